@@ -74,8 +74,11 @@ class SparseLinear(nn.Module):
 
     def forward(self, x):
         if self.mode == 'dense': return self.linear(x)
-        y = F.linear(self.sparsify(x), self.linear.weight, self.linear.bias)
-        return y if self.spon is None else self.spon(y, self.linear.weight)
+        bias = self.linear.bias
+        if self.spon is not None:   # SPON's constant output shift rides in the matmul's bias epilogue: no extra pass over y
+            shift = self.spon.output_shift(self.linear.weight).to(x.dtype)
+            bias = shift if bias is None else bias + shift
+        return F.linear(self.sparsify(x), self.linear.weight, bias)
 
     def extra_repr(self): return f"{self.key}, mode={self.mode}, sparsity={self.sparsity:g}, threshold={self.threshold_value:.4g}"
 
