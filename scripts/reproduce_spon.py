@@ -6,7 +6,7 @@ early stopping), perplexity on every 1024-token window of wiki.test.
     python scripts/reproduce_spon.py --model smollm2-135m --sparsities 0.5 0.6 --spaces input output --out spon_results
     python scripts/reproduce_spon.py --sparsities 0.5 --spaces input --lrs 3e-4 1e-3 3e-3   # a learning-rate sweep
 """
-import argparse, json, time, warnings
+import argparse, time, warnings
 from pathlib import Path
 import pandas as pd, torch
 from spon_extensions.data import load_blocks, split_blocks, block_loader

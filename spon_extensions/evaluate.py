@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_evaluate.ipynb #86142727
 from __future__ import annotations
-import contextlib, math
+import math
 from dataclasses import dataclass, asdict
 
 import torch

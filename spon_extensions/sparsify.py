@@ -4,9 +4,9 @@
 
 # %% ../nbs/02_sparsify.ipynb #729b826b
 from __future__ import annotations
-import json, math, os, tempfile, time
+import json, math, os, time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -15,7 +15,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import Blocks
-from .models import PROJECTIONS, ATTN_PROJECTIONS, MLP_PROJECTIONS, decoder_layers, linear_sites
+from .models import PROJECTIONS, decoder_layers, linear_sites
 
 # %% auto #0
 __all__ = ['MODES', 'PREFILL_POLICIES', 'STAGES', 'magnitude_sparsify', 'check_sparsity', 'SparseLinear', 'sparse_linears',

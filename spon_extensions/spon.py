@@ -5,15 +5,13 @@
 # %% ../nbs/03_spon.ipynb #8e96f33f
 from __future__ import annotations
 import json
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 import spon_extensions
-from .models import linear_sites
-from .sparsify import (SparseLinear, sparse_linears, model_fingerprint, _save_safetensors,
+from .sparsify import (sparse_linears, model_fingerprint, _save_safetensors,
                                       _load_safetensors, _check_model)
 
 # %% auto #0

@@ -5,7 +5,7 @@
 # %% ../nbs/05_train.ipynb #1836231a
 from __future__ import annotations
 import contextlib, math, os, time, warnings
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
