@@ -220,6 +220,8 @@ d = { 'settings': { 'branch': 'main',
                                                                                       'spon_extensions/train.py'),
                                        'spon_extensions.train._ChunkedKL.forward': ( 'train.html#_chunkedkl.forward',
                                                                                      'spon_extensions/train.py'),
+                                       'spon_extensions.train.dense_and_sparse_hidden': ( 'train.html#dense_and_sparse_hidden',
+                                                                                          'spon_extensions/train.py'),
                                        'spon_extensions.train.final_hidden': ('train.html#final_hidden', 'spon_extensions/train.py'),
                                        'spon_extensions.train.heldout_kl': ('train.html#heldout_kl', 'spon_extensions/train.py'),
                                        'spon_extensions.train.kl_from_hidden': ('train.html#kl_from_hidden', 'spon_extensions/train.py')}}}
