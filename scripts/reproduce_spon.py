@@ -15,6 +15,7 @@ from spon_extensions.sparsify import calibrate, apply_thresholds, uniform_plan
 from spon_extensions.spon import remove_spon, save_spon
 from spon_extensions.train import SPONTrainer, SPONConfig, TrainingArgs, DEFAULT_LR
 from spon_extensions.evaluate import compute_perplexity, agreement_with_dense
+from spon_extensions.pipeline import damage_recovered
 
 p = argparse.ArgumentParser()
 p.add_argument('--model', default='smollm2-135m')
@@ -55,7 +56,7 @@ for s in a.sparsities:
                 warnings.simplefilter('always')
                 hist = tr.train(block_loader(train_blocks, a.batch, shuffle=True, seed=0), eval_blocks=heldout)
             spon = compute_perplexity(model, test, a.batch)
-            dr = (teal.perplexity - spon.perplexity) / (teal.perplexity - dense.perplexity)
+            dr = damage_recovered(spon.perplexity, teal.perplexity, dense.perplexity)
             rows.append(dict(method='SPON', sparsity=s, space=space, lr=lr, ppl=spon.perplexity, damage_recovered=dr,
                              best_step=tr.best_step, steps_run=int(hist.step.max()), heldout_kl_teal=tr.start_kl, heldout_kl_best=tr.best_kl,
                              train_seconds=time.time() - ts, warning=' '.join(str(x.message) for x in w), **agreement_with_dense(model, heldout)))

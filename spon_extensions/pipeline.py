@@ -5,8 +5,7 @@
 # %% ../nbs/12_pipeline.ipynb #6c54086f
 from __future__ import annotations
 import functools, time, warnings
-from dataclasses import dataclass, asdict, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 

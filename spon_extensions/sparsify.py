@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_sparsify.ipynb #729b826b
 from __future__ import annotations
-import json, math, os, time
+import errno, json, math, os, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +21,8 @@ from .models import PROJECTIONS, decoder_layers, linear_sites
 __all__ = ['MODES', 'PREFILL_POLICIES', 'STAGES', 'magnitude_sparsify', 'check_sparsity', 'SparseLinear', 'sparse_linears',
            'check_projections', 'attach_sparse', 'detach_sparse', 'dense_mode', 'AbsHistogram', 'uniform_plan',
            'check_plan', 'StopForward', 'recording', 'run_until_stop', 'layer_inputs', 'run_layer', 'model_fingerprint',
-           'Thresholds', 'Calibration', 'calibrate', 'apply_thresholds', 'apply_topk', 'measure_sparsity',
-           'calibrate_sequential', 'greedy_plan', 'time_forward']
+           'atomic_write', 'Thresholds', 'Calibration', 'calibrate', 'apply_thresholds', 'apply_topk',
+           'measure_sparsity', 'calibrate_sequential', 'greedy_plan', 'time_forward']
 
 # %% ../nbs/02_sparsify.ipynb #f716e5cb
 def magnitude_sparsify(x:torch.Tensor, sparsity:float) -> torch.Tensor:
@@ -237,12 +237,26 @@ def model_fingerprint(model:nn.Module) -> str:
     import hashlib
     return hashlib.sha256(json.dumps(sig).encode()).hexdigest()[:16]
 
+def atomic_write(path:str|Path, write) -> Path:
+    "Write `path` by calling `write(tmp)` and renaming: after a crash, a full disk or Ctrl-C, the old file (or none) remains."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.partial')
+    try:
+        write(tmp)
+        with open(tmp, 'rb+') as f: os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            raise OSError(errno.ENOSPC, f"No space left on the device while writing {path}; nothing was written. "
+                                        "Free some space and run again: finished work is kept.") from e
+        raise
+    return path
+
 def _save_safetensors(path, tensors, meta):
     from safetensors.torch import save_file
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    save_file({k: v.contiguous() for k, v in tensors.items()}, tmp, metadata={'spon_extensions': json.dumps(meta)})
-    os.replace(tmp, path)   # atomic: a crash never leaves a half-written file under the real name
+    atomic_write(path, lambda tmp: save_file({k: v.contiguous() for k, v in tensors.items()}, tmp,
+                                             metadata={'spon_extensions': json.dumps(meta)}))
 
 def _load_safetensors(path):
     from safetensors import safe_open

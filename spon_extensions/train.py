@@ -4,9 +4,8 @@
 
 # %% ../nbs/05_train.ipynb #7de7b17c
 from __future__ import annotations
-import contextlib, math, os, time, warnings
+import contextlib, math, time, warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -14,7 +13,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import Blocks
-from .sparsify import sparse_linears, dense_mode, check_sparsity
+from .sparsify import sparse_linears, dense_mode, check_sparsity, atomic_write
 from .spon import attach_spon, spon_modules, SPACES, SPONConfig
 
 # %% auto #0
@@ -191,8 +190,7 @@ class SPONTrainer:
                               "The vectors were reset to zero (= TEAL).")
         df = pd.DataFrame(self.history)
         if a.metrics_csv:
-            tmp = Path(a.metrics_csv).with_suffix('.tmp'); Path(a.metrics_csv).parent.mkdir(parents=True, exist_ok=True)
-            df.to_csv(tmp, index=False); os.replace(tmp, a.metrics_csv)
+            atomic_write(a.metrics_csv, lambda tmp: df.to_csv(tmp, index=False))
         return df
 
     def get_spon_biases(self) -> dict[str, torch.Tensor]:
