@@ -1,13 +1,15 @@
 """Benchmark: SPON training and sparse evaluation throughput against dense baselines, measured in one run.
 
-    python scripts/bench_spon_training.py --model llama-3.2-1b --batch 8 --tokens 512     # on a GPU
+    python scripts/bench_spon_training.py --model llama-3.2-1b --batch 8 --tokens 512            # on a GPU
+    python scripts/bench_spon_training.py --model llama-3.2-1b --batch 8 --tokens 512 --compile  # also torch.compile'd
 
 Baselines: a frozen-weight dense forward+backward (gradients flow through every layer to the input embeddings,
 no weight gradients) and a dense forward for evaluation. SPON training: the trainer's step (cached dense teacher,
 sparse student forward, chunked KL, backward into the SPON vectors, AdamW) in steady state, i.e. after the first
-pass over the batches has filled the teacher cache.
+pass over the batches has filled the teacher cache. With `--compile` every measurement is repeated with the model
+forward (and the trainer's KL chunks) through `torch.compile`, and ratios are given like for like.
 """
-import argparse, time
+import argparse, contextlib, time
 import torch, torch.nn.functional as F
 from spon_extensions.data import make_blocks
 from spon_extensions.models import random_llama, default_device, default_dtype
@@ -18,6 +20,7 @@ p = argparse.ArgumentParser()
 p.add_argument('--model', default='llama-3.2-1b'); p.add_argument('--batch', type=int, default=8)
 p.add_argument('--tokens', type=int, default=512); p.add_argument('--sparsity', type=float, default=0.5)
 p.add_argument('--space', default='input'); p.add_argument('--n-batches', type=int, default=4); p.add_argument('--rounds', type=int, default=5)
+p.add_argument('--compile', action='store_true')
 a = p.parse_args()
 dev = default_device(); dtype = default_dtype(dev)
 sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
@@ -29,40 +32,45 @@ apply_thresholds(model, calibrate(model, make_blocks(torch.randint(0, V, (16 * a
                  .thresholds(uniform_plan(model, a.sparsity)))
 for q in model.parameters(): q.requires_grad_(False)
 
-def dense_fwd_bwd(ids):
-    with dense_mode(model):
-        emb = model.get_input_embeddings()(ids).detach().requires_grad_()
-        out = model(inputs_embeds=emb, use_cache=False).logits
-        F.cross_entropy(out[:, :-1].flatten(0, 1).float(), ids[:, 1:].flatten()).backward()
+def dense_loss(model, emb, ids):
+    logits = model(inputs_embeds=emb, use_cache=False).logits
+    return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), ids[:, 1:].flatten())
 
-@torch.no_grad()
-def forward(ids, dense):
-    if dense:
-        with dense_mode(model): model(ids, use_cache=False)
-    else: model(ids, use_cache=False)
+def eval_forward(model, ids): return model(ids, use_cache=False).logits
 
-trainer = SPONTrainer(model, SPONConfig(), a.sparsity, TrainingArgs(space=a.space, max_steps=10**9, warmup_steps=1, progress=False))
-def spon_steps(n_rounds):
+def measure(compile):
+    "Median tokens/s of the four workloads, interleaved over rounds."
+    loss_fn, fwd = (torch.compile(dense_loss), torch.compile(eval_forward)) if compile else (dense_loss, eval_forward)
+    trainer = SPONTrainer(model, SPONConfig(), a.sparsity, TrainingArgs(space=a.space, max_steps=10**9, warmup_steps=1,
+                                                                      progress=False, compile=compile))
     class Loader:
         def __iter__(self): return iter(batches)
-    trainer.args.max_steps = n_rounds * len(batches)
-    trainer.train(Loader())
+    def spon_round():
+        trainer.args.max_steps = len(batches); trainer.train(Loader())
+    def dense_fwd_bwd():
+        with dense_mode(model):
+            for ids in batches:
+                ids = ids.to(dev); emb = model.get_input_embeddings()(ids).detach().requires_grad_()
+                loss_fn(model, emb, ids).backward()
+    @torch.no_grad()
+    def forward(dense):
+        with dense_mode(model) if dense else contextlib.nullcontext():
+            for ids in batches: fwd(model, ids.to(dev))
+    work = {'dense fwd+bwd (frozen)': dense_fwd_bwd, 'SPON train step': spon_round,
+            'dense eval forward': lambda: forward(True), 'sparse eval forward': lambda: forward(False)}
+    for f in work.values(): f(); f()                       # warm-up: compiles, fills the teacher cache
+    times = {k: [] for k in work}
+    for _ in range(a.rounds):
+        for k, f in work.items():
+            sync(); t = time.perf_counter(); f(); sync(); times[k].append(time.perf_counter() - t)
+    tok = a.batch * a.tokens * len(batches)
+    return {k: tok / sorted(v)[len(v) // 2] for k, v in times.items()}
 
-def timed(f):
-    sync(); t = time.perf_counter(); f(); sync(); return time.perf_counter() - t
-
-spon_steps(1)                                              # warm-up and fills the teacher cache
-for ids in batches[:2]: dense_fwd_bwd(ids.to(dev)); forward(ids.to(dev), True); forward(ids.to(dev), False)
-res = {'dense fwd+bwd (frozen)': [], 'SPON train step': [], 'dense eval forward': [], 'sparse eval forward': []}
-for r in range(a.rounds):                                  # interleaved rounds, median
-    res['dense fwd+bwd (frozen)'].append(timed(lambda: [dense_fwd_bwd(ids.to(dev)) for ids in batches]))
-    res['SPON train step'].append(timed(lambda: spon_steps(1)))
-    res['dense eval forward'].append(timed(lambda: [forward(ids.to(dev), True) for ids in batches]))
-    res['sparse eval forward'].append(timed(lambda: [forward(ids.to(dev), False) for ids in batches]))
-tok = a.batch * a.tokens * len(batches)
-tps = {k: tok / sorted(v)[len(v)//2] for k, v in res.items()}
 print(f"model={a.model} (random weights) dtype={dtype} device={torch.cuda.get_device_name() if dev.type == 'cuda' else 'cpu'} "
       f"batch={a.batch}x{a.tokens} whole-model s={a.sparsity} space={a.space} torch={torch.__version__}")
-for k, v in tps.items(): print(f"  {k:24s} {v:10.0f} tokens/s")
-print(f"  SPON training / frozen dense fwd+bwd = {tps['SPON train step']/tps['dense fwd+bwd (frozen)']:.3f}")
-print(f"  sparse eval / dense eval            = {tps['sparse eval forward']/tps['dense eval forward']:.3f}")
+for compile in ([False, True] if a.compile else [False]):
+    tps = measure(compile)
+    print('torch.compile' if compile else 'eager')
+    for k, v in tps.items(): print(f"  {k:24s} {v:10.0f} tokens/s")
+    print(f"  SPON training / frozen dense fwd+bwd = {tps['SPON train step']/tps['dense fwd+bwd (frozen)']:.3f}")
+    print(f"  sparse eval / dense eval            = {tps['sparse eval forward']/tps['dense eval forward']:.3f}", flush=True)
