@@ -32,6 +32,7 @@ p.add_argument('--out', default='results/allocation-study')
 p.add_argument('--worker', type=int, default=0); p.add_argument('--workers', type=int, default=1)
 p.add_argument('--seeds', default='0,1,2'); p.add_argument('--preset', default='full')
 p.add_argument('--configs', default=None, help='only these configs (comma-separated)')
+p.add_argument('--scopes', default=None, help='only these scopes (comma-separated: whole, down_proj, o_proj)')
 p.add_argument('--param', action='append', default=[], help='any other sweep parameter, as key=value (e.g. lr=0.003,0.01)')
 p.add_argument('--aggregate', action='store_true', help='only aggregate the folder and draw the figures')
 a = p.parse_args()
@@ -46,8 +47,8 @@ if a.aggregate:
 else:
     extra = {k: yaml.safe_load(v) for k, v in (kv.split('=', 1) for kv in a.param)}
     lrs = as_list(extra.pop('lr'), float) if 'lr' in extra else [DEFAULT_LR[extra.get('space', 'input')]]
-    configs = as_list(a.configs) if a.configs else None
-    units = [(s, scope, c, lr, seed) for s, scope, c in JOBS if configs is None or c in configs
+    configs, scopes = (as_list(x) if x else None for x in (a.configs, a.scopes))
+    units = [(s, scope, c, lr, seed) for s, scope, c in JOBS if (configs is None or c in configs) and (scopes is None or scope in scopes)
              for lr in lrs for seed in as_list(a.seeds, int)]
     em = ExperimentManager(a.out)
     runs = em.results() if em.finished_runs() else None

@@ -20,7 +20,8 @@ p = argparse.ArgumentParser()
 p.add_argument('--model', default='llama-3.2-1b'); p.add_argument('--batch', type=int, default=8)
 p.add_argument('--tokens', type=int, default=512); p.add_argument('--sparsity', type=float, default=0.5)
 p.add_argument('--space', default='input'); p.add_argument('--n-batches', type=int, default=4); p.add_argument('--rounds', type=int, default=5)
-p.add_argument('--compile', action='store_true')
+p.add_argument('--compile', action='store_true'); p.add_argument('--kl-chunk', type=int, default=1024)
+p.add_argument('--passes', type=int, default=5, help='passes over the batches per timed round (the trainer runs hundreds of steps)')
 a = p.parse_args()
 dev = default_device(); dtype = default_dtype(dev)
 sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
@@ -42,20 +43,20 @@ def measure(compile):
     "Median tokens/s of the four workloads, interleaved over rounds."
     loss_fn, fwd = (torch.compile(dense_loss), torch.compile(eval_forward)) if compile else (dense_loss, eval_forward)
     trainer = SPONTrainer(model, SPONConfig(), a.sparsity, TrainingArgs(space=a.space, max_steps=10**9, warmup_steps=1,
-                                                                      progress=False, compile=compile))
+                                                                      progress=False, compile=compile, kl_chunk=a.kl_chunk))
     class Loader:
         def __iter__(self): return iter(batches)
     def spon_round():
-        trainer.args.max_steps = len(batches); trainer.train(Loader())
+        trainer.args.max_steps = a.passes * len(batches); trainer.train(Loader())
     def dense_fwd_bwd():
         with dense_mode(model):
-            for ids in batches:
+            for ids in batches * a.passes:
                 ids = ids.to(dev); emb = model.get_input_embeddings()(ids).detach().requires_grad_()
                 loss_fn(model, emb, ids).backward()
     @torch.no_grad()
     def forward(dense):
         with dense_mode(model) if dense else contextlib.nullcontext():
-            for ids in batches: fwd(model, ids.to(dev))
+            for ids in batches * a.passes: fwd(model, ids.to(dev))
     work = {'dense fwd+bwd (frozen)': dense_fwd_bwd, 'SPON train step': spon_round,
             'dense eval forward': lambda: forward(True), 'sparse eval forward': lambda: forward(False)}
     for f in work.values(): f(); f()                       # warm-up: compiles, fills the teacher cache
@@ -63,11 +64,11 @@ def measure(compile):
     for _ in range(a.rounds):
         for k, f in work.items():
             sync(); t = time.perf_counter(); f(); sync(); times[k].append(time.perf_counter() - t)
-    tok = a.batch * a.tokens * len(batches)
+    tok = a.batch * a.tokens * len(batches) * a.passes
     return {k: tok / sorted(v)[len(v) // 2] for k, v in times.items()}
 
 print(f"model={a.model} (random weights) dtype={dtype} device={torch.cuda.get_device_name() if dev.type == 'cuda' else 'cpu'} "
-      f"batch={a.batch}x{a.tokens} whole-model s={a.sparsity} space={a.space} torch={torch.__version__}")
+      f"batch={a.batch}x{a.tokens} kl_chunk={a.kl_chunk} steps/round={a.passes * a.n_batches} whole-model s={a.sparsity} space={a.space} torch={torch.__version__}")
 for compile in ([False, True] if a.compile else [False]):
     tps = measure(compile)
     print('torch.compile' if compile else 'eager')

@@ -74,11 +74,13 @@ class SparseLinear(nn.Module):
 
     def forward(self, x):
         if self.mode == 'dense': return self.linear(x)
-        bias = self.linear.bias
-        if self.spon is not None:   # SPON's constant output shift rides in the matmul's bias epilogue: no extra pass over y
-            shift = self.spon.output_shift(self.linear.weight).to(x.dtype)
+        xs, bias, spon = self.sparsify(x), self.linear.bias, self.spon
+        if spon is not None and spon.space == 'input' and torch.compiler.is_compiling():
+            xs = xs + spon.vector.to(xs.dtype)   # W (S(x) + alpha): compiled, the add fuses into the sparsify kernel
+        elif spon is not None:   # eager: the constant W alpha (or beta) rides in the matmul's bias epilogue, no extra pass
+            shift = spon.output_shift(self.linear.weight).to(x.dtype)
             bias = shift if bias is None else bias + shift
-        return F.linear(self.sparsify(x), self.linear.weight, bias)
+        return F.linear(xs, self.linear.weight, bias)
 
     def extra_repr(self): return f"{self.key}, mode={self.mode}, sparsity={self.sparsity:g}, threshold={self.threshold_value:.4g}"
 
