@@ -17,7 +17,7 @@ per config on held-out KL (`best_learning_rate`), paired with UNIF-ALL at its ow
 """
 import argparse, yaml
 from spon_extensions.pipeline import sweep_params, run_sweep, as_list
-from spon_extensions.results import ExperimentManager, aggregate, best_learning_rate, seed_statistics
+from spon_extensions.results import ExperimentManager, aggregate, best_lr_aggregate
 from spon_extensions.train import DEFAULT_LR
 
 WHOLE = ['UNIF-ALL', 'TOP-25', 'TOP-50', 'TOP-75', 'BOTTOM-50', 'ATTN-ONLY', 'HYBRID-OD']
@@ -42,8 +42,8 @@ if a.aggregate:
     agg = aggregate(ExperimentManager(a.out))
     plot_all(agg, a.out)
     print("Every learning rate:\n" + agg.statistics[COLUMNS].to_string(index=False))
-    tuned = seed_statistics(best_learning_rate(agg.summary))
-    print("\nLearning rate chosen per config on held-out KL:\n" + tuned[COLUMNS].to_string(index=False))
+    tuned = best_lr_aggregate(agg)
+    print("\nLearning rate chosen per config on held-out KL:\n" + tuned.statistics[COLUMNS].to_string(index=False))
 else:
     extra = {k: yaml.safe_load(v) for k, v in (kv.split('=', 1) for kv in a.param)}
     lrs = as_list(extra.pop('lr'), float) if 'lr' in extra else [DEFAULT_LR[extra.get('space', 'input')]]

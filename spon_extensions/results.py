@@ -22,7 +22,7 @@ from .sparsify import atomic_write   # temp file + fsync + rename; shared with c
 __all__ = ['LAYOUT_VERSION', 'GROUP', 'VARIANT', 'to_json', 'write_json', 'write_csv', 'read_json', 'git_commit', 'environment',
            'key_hash', 'Run', 'ExperimentManager', 'mean_interval', 'seed_statistics', 'best_learning_rate',
            'compute_pareto_frontier', 'latex_escape', 'latex_table', 'Aggregate', 'group_label', 'results_table',
-           'markdown_table', 'aggregate']
+           'markdown_table', 'aggregate', 'best_lr_aggregate']
 
 # %% ../nbs/09_results.ipynb #5427940f
 def _jsonable(o):
@@ -314,3 +314,9 @@ def aggregate(em:ExperimentManager, reference:str='UNIF-ALL') -> Aggregate:
         atomic_write(out/'tables'/f"{group_label(key)}.tex",
                      lambda p: p.write_text(latex_table(results_table(g), caption, f"tab:{group_label(key)}")))
     return Aggregate(summary, stats, frontier)
+
+def best_lr_aggregate(agg:Aggregate, reference:str='UNIF-ALL') -> Aggregate:
+    "`agg` restricted to each config's learning rate with the lowest held-out KL, with statistics and frontiers redone."
+    summary = best_learning_rate(agg.summary)
+    stats = seed_statistics(summary, reference=reference)
+    return Aggregate(summary, stats, compute_pareto_frontier(stats))

@@ -60,7 +60,7 @@ def kl_from_hidden(student_h:torch.Tensor, teacher_h:torch.Tensor, head:nn.Linea
     return _ChunkedKL.apply(s, t, head.weight, chunk, compiled(kl_chunk) if compile else kl_chunk) / s.shape[0]
 
 # %% ../nbs/05_train.ipynb #51cfe081
-DEFAULT_LR = {'input': 1e-2, 'output': 1e-2}   # from the SmolLM2-135M sweep below
+DEFAULT_LR = {'input': 1e-3, 'output': 1e-2}   # chosen on held-out KL: the sweep below and the allocation study
 
 @dataclass
 class TrainingArgs:
