@@ -282,10 +282,14 @@ def _pm(m, lo): return '--' if math.isnan(m) else f"{m:.3f}" + ('' if math.isnan
 
 def results_table(stats:pd.DataFrame) -> pd.DataFrame:
     "The readable table of one group: parameters, perplexity and damage recovered (mean ± 95% half-interval), share of the reference."
-    return pd.DataFrame({'config': stats.config, 'space': stats.space, 'seeds': stats.n_seeds, 'SPON params': stats.n_params,
-                         'rel. params': stats.relative_params, 'PPL': [_pm(m, lo) for m, lo in zip(stats.ppl_mean, stats.ppl_lo)],
-                         'recovered': [_pm(m, lo) for m, lo in zip(stats.dr_mean, stats.dr_lo)],
-                         'share of ref.': [_pm(m, lo) for m, lo in zip(stats.share_of_ref_mean, stats.share_of_ref_lo)]})
+    table = pd.DataFrame({'config': stats.config, 'space': stats.space, 'seeds': stats.n_seeds, 'SPON params': stats.n_params,
+                          'rel. params': stats.relative_params, 'PPL': [_pm(m, lo) for m, lo in zip(stats.ppl_mean, stats.ppl_lo)],
+                          'recovered': [_pm(m, lo) for m, lo in zip(stats.dr_mean, stats.dr_lo)],
+                          'share of ref.': [_pm(m, lo) for m, lo in zip(stats.share_of_ref_mean, stats.share_of_ref_lo)]})
+    spon = stats.config != 'BASELINE-TEAL'
+    if stats.lr[spon].nunique() > 1:   # several learning rates (or one chosen per config): say which
+        table.insert(2, 'lr', [f'{lr:g}' if s else '' for lr, s in zip(stats.lr, spon)])
+    return table
 
 def markdown_table(df:pd.DataFrame, float_format:str='{:.3f}') -> str:
     "A GitHub-flavoured Markdown table of `df` (for reports and the README)."
