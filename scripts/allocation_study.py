@@ -13,7 +13,10 @@ workers can share one output folder and an interrupted study resumes where it st
 
 A unit is one config x sparsity x scope x learning rate x seed. Workers started together split the units not yet done
 round-robin. `--aggregate` reports every learning rate tried and, where a config was run at several, the rate chosen
-per config on held-out KL (`best_learning_rate`), paired with UNIF-ALL at its own chosen rate.
+per config on held-out KL (`best_lr_aggregate`), paired with UNIF-ALL at its own chosen rate. Which units are done is
+read from the folder's finished runs with the same model, space, steps and batch size (runs that differ only in
+their data, set through --param, belong in another --out folder); `run_sweep` checks each unit again by its full
+identity, so a unit is never trained twice.
 """
 import argparse, yaml
 from spon_extensions.pipeline import sweep_params, run_sweep, as_list
@@ -50,9 +53,11 @@ else:
     configs, scopes = (as_list(x) if x else None for x in (a.configs, a.scopes))
     units = [(s, scope, c, lr, seed) for s, scope, c in JOBS if (configs is None or c in configs) and (scopes is None or scope in scopes)
              for lr in lrs for seed in as_list(a.seeds, int)]
-    em = ExperimentManager(a.out)
+    sp, em = sweep_params(a.preset, **extra), ExperimentManager(a.out)
     runs = em.results() if em.finished_runs() else None
-    done = set() if runs is None else {(r.sparsity, r.scope, r.config, r.lr, int(r.seed)) for r in runs.itertuples() if r.config != 'BASELINE-TEAL'}
+    done = set() if runs is None else {(r.sparsity, r.scope, r.config, r.lr, int(r.seed)) for r in runs.itertuples()
+                                       if r.config != 'BASELINE-TEAL' and (r.model, r.space, r.steps, r.batch_size) ==
+                                       (sp.model, sp.space, sp.steps, sp.batch_size)}
     todo = [u for u in units if u not in done]
     print(f"{len(units)} units, {len(units) - len(todo)} done; worker {a.worker} of {a.workers} takes {len(todo[a.worker::a.workers])}", flush=True)
     for s, scope, c, lr, seed in todo[a.worker::a.workers]:

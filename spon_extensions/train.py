@@ -85,6 +85,8 @@ class TrainingArgs:
     def __post_init__(self):
         if self.space not in SPACES: raise ValueError(f"Unknown SPON space {self.space!r}; choose one of {SPACES}.")
         if self.lr is None: self.lr = DEFAULT_LR[self.space]
+        if min(self.eval_every, self.log_every) < 1:
+            raise ValueError(f"eval_every and log_every count steps and must be at least 1, got {self.eval_every} and {self.log_every}.")
 
 # %% ../nbs/05_train.ipynb #2016e52b
 def dense_and_sparse_hidden(model:nn.Module, blocks:Blocks, batch_size:int=4, autocast:bool=False):
