@@ -9,8 +9,9 @@ sparse student forward, chunked KL, backward into the SPON vectors, AdamW) in st
 pass over the batches has filled the teacher cache. With `--compile` every measurement is repeated with the model
 forward (and the trainer's KL chunks) through `torch.compile`, and ratios are given like for like.
 """
-import argparse, contextlib, time
+import argparse, contextlib
 import torch, torch.nn.functional as F
+from torch.utils.benchmark import Timer
 from spon_extensions.data import make_blocks
 from spon_extensions.models import random_llama, default_device, default_dtype
 from spon_extensions.sparsify import calibrate, apply_thresholds, uniform_plan, dense_mode
@@ -24,7 +25,6 @@ p.add_argument('--compile', action='store_true'); p.add_argument('--kl-chunk', t
 p.add_argument('--passes', type=int, default=5, help='passes over the batches per timed round (the trainer runs hundreds of steps)')
 a = p.parse_args()
 dev = default_device(); dtype = default_dtype(dev)
-sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
 model = random_llama(a.model, device=dev, dtype=dtype)
 V = model.config.vocab_size
 g = torch.Generator().manual_seed(0)
@@ -61,9 +61,8 @@ def measure(compile):
             'dense eval forward': lambda: forward(True), 'sparse eval forward': lambda: forward(False)}
     for f in work.values(): f(); f()                       # warm-up: compiles, fills the teacher cache
     times = {k: [] for k in work}
-    for _ in range(a.rounds):
-        for k, f in work.items():
-            sync(); t = time.perf_counter(); f(); sync(); times[k].append(time.perf_counter() - t)
+    for _ in range(a.rounds):                              # interleaved, so drift affects every workload alike
+        for k, f in work.items(): times[k].append(Timer('f()', globals={'f': f}).timeit(1).median)   # syncs CUDA around the call
     tok = a.batch * a.tokens * len(batches) * a.passes
     return {k: tok / sorted(v)[len(v) // 2] for k, v in times.items()}
 

@@ -12,10 +12,11 @@ import torch
 from torch.utils.data import DataLoader
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'WIKITEXT', 'SPLITS', 'data_dir', 'raw_file_rows', 'wikitext_rows', 'load_text', 'Blocks', 'tokenize',
-           'make_blocks', 'split_blocks', 'sample_blocks', 'load_blocks', 'block_loader', 'generate_text']
+__all__ = ['DATA_ENV', 'WIKITEXT', 'SPLITS', 'BOS_CHOICES', 'data_dir', 'raw_file_rows', 'wikitext_rows', 'load_text', 'Blocks',
+           'tokenize', 'tokenizer_adds_bos', 'resolve_bos', 'make_blocks', 'split_blocks', 'sample_blocks',
+           'load_blocks', 'block_loader', 'generate_text']
 
-# %% ../nbs/00_data.ipynb #257e60c4
+# %% ../nbs/00_data.ipynb #d0f63f74
 DATA_ENV = 'SPON_DATA_DIR'
 
 def data_dir(path:str|Path|None=None # a folder given by the caller; wins over everything else
@@ -24,17 +25,23 @@ def data_dir(path:str|Path|None=None # a folder given by the caller; wins over e
     if path is not None:
         if not Path(path).is_dir(): raise FileNotFoundError(f"Data folder {path} does not exist; pass an existing folder or set ${DATA_ENV}.")
         return Path(path)
-    if os.environ.get(DATA_ENV): return data_dir(os.environ[DATA_ENV])
+    if env := os.environ.get(DATA_ENV):
+        if not Path(env).is_dir():
+            raise FileNotFoundError(f"{DATA_ENV}={env} points to a folder that does not exist; set it to the folder holding the data "
+                                    "(wiki.{split}.raw files, or a wikitext-2-raw/ subfolder) or unset it.")
+        return Path(env)
     return next((p/'shared'/'data' for p in [Path.cwd(), *Path.cwd().parents] if (p/'shared'/'data').is_dir()), None)
 
-# %% ../nbs/00_data.ipynb #a978751b
-WIKITEXT = {'wikitext-2': 'wikitext-2-raw', 'wikitext-103': 'wikitext-103-raw'}
-SPLITS = ('train', 'valid', 'test')
-
-def raw_file_rows(path:str|Path) -> list[str]:
+# %% ../nbs/00_data.ipynb #7f20be7c
+def raw_file_rows(path:str|Path # a WikiText `.raw` file
+                 ) -> list[str]:
     "Rows of a WikiText `.raw` file as Hugging Face `datasets` gives them."
     lines = Path(path).read_text(encoding='utf-8').splitlines(keepends=True)
     return ['' if line == ' \n' else line for line in lines]
+
+# %% ../nbs/00_data.ipynb #593f255f
+WIKITEXT = {'wikitext-2': 'wikitext-2-raw', 'wikitext-103': 'wikitext-103-raw'}
+SPLITS = ('train', 'valid', 'test')
 
 def _local_wikitext(name, split, folder):
     for sub in ('', WIKITEXT[name]):
@@ -62,7 +69,7 @@ def wikitext_rows(name:str='wikitext-2', # `wikitext-2` or `wikitext-103` (raw v
             f"and Hugging Face datasets failed ({type(e).__name__}). Either put wiki.{split}.raw in a folder and pass it "
             f"(folder=...) or set ${DATA_ENV} to it, or give this machine access to the Hugging Face hub.") from None
 
-# %% ../nbs/00_data.ipynb #d04d8c83
+# %% ../nbs/00_data.ipynb #009db721
 def load_text(source:str|Path, # `wikitext-2`, `wikitext-103`, or a path to a plain-text file
               split:str='test', # WikiText split; ignored for plain files
               folder:str|Path|None=None # local data folder for WikiText
@@ -74,7 +81,7 @@ def load_text(source:str|Path, # `wikitext-2`, `wikitext-103`, or a path to a pl
         raise FileNotFoundError(f"Text source {source!r} is neither a known name {list(WIKITEXT)} nor an existing file.")
     return path.read_text(encoding='utf-8')
 
-# %% ../nbs/00_data.ipynb #904ea52c
+# %% ../nbs/00_data.ipynb #0193a228
 @dataclass(frozen=True)
 class Blocks:
     "Fixed-length token blocks cut from one text, with what is needed to describe them."
@@ -104,11 +111,36 @@ class Blocks:
 
     def __repr__(self): return f"Blocks({len(self)} x {self.block_size}, source={self.source!r}, bos={self.bos})"
 
-# %% ../nbs/00_data.ipynb #602f5152
-def tokenize(text:str, tokenizer) -> torch.Tensor:
+# %% ../nbs/00_data.ipynb #0bf7b5db
+def tokenize(text:str, # the text to tokenize, whole
+             tokenizer # a Hugging Face tokenizer
+            ) -> torch.Tensor:
     "The token ids of `text` as one 1-D tensor, without special tokens."
     return torch.tensor(tokenizer(text, add_special_tokens=False, verbose=False)['input_ids'], dtype=torch.long)
 
+# %% ../nbs/00_data.ipynb #a35bbbae
+def tokenizer_adds_bos(tokenizer # a Hugging Face tokenizer
+                      ) -> bool:
+    "Whether the tokenizer starts its encodings with its BOS token when asked for special tokens (its own convention)."
+    if tokenizer.bos_token_id is None: return False
+    with_special = tokenizer('a', add_special_tokens=True, verbose=False)['input_ids']
+    plain = tokenizer('a', add_special_tokens=False, verbose=False)['input_ids']
+    return with_special[:1] == [tokenizer.bos_token_id] and with_special[1:] == plain
+
+# %% ../nbs/00_data.ipynb #6194bdf5
+BOS_CHOICES = ('auto', True, False)
+
+def resolve_bos(bos:bool|str, # `True`, `False` or `'auto'` (the tokenizer's convention)
+                tokenizer # the Hugging Face tokenizer the blocks are made with
+               ) -> bool:
+    "Whether blocks start with BOS: `bos` itself, or for `'auto'` what the tokenizer does with `add_special_tokens=True`."
+    if isinstance(bos, str) and bos.lower() in ('auto', 'true', 'false'): bos = {'auto': 'auto', 'true': True, 'false': False}[bos.lower()]
+    if bos == 'auto' and not isinstance(bos, bool): return tokenizer_adds_bos(tokenizer)
+    if not isinstance(bos, bool): raise ValueError(f"bos must be True, False or 'auto' (the tokenizer's convention), got {bos!r}.")
+    if bos and tokenizer.bos_token_id is None: raise ValueError("bos=True, but this tokenizer has no BOS token; use bos=False or bos='auto'.")
+    return bos
+
+# %% ../nbs/00_data.ipynb #08fadb55
 def make_blocks(ids:torch.Tensor, # 1-D token ids
                 block_size:int, # tokens per block, BOS included
                 bos_id:int|None=None, # prepend this token to every block (`None`: no BOS)
@@ -123,8 +155,10 @@ def make_blocks(ids:torch.Tensor, # 1-D token ids
     if bos_id is not None: body = torch.cat([torch.full((n, 1), bos_id, dtype=ids.dtype), body], 1)
     return Blocks(body, source, bos_id is not None, len(ids) - n*step)
 
-# %% ../nbs/00_data.ipynb #171be236
-def split_blocks(blocks:Blocks, fraction:float=0.5) -> tuple[Blocks, Blocks]:
+# %% ../nbs/00_data.ipynb #fe34ef45
+def split_blocks(blocks:Blocks, # the blocks to split
+                 fraction:float=0.5 # share of the blocks in the first part, in (0, 1)
+                ) -> tuple[Blocks, Blocks]:
     "The first `fraction` of the blocks and the rest, as two non-overlapping `Blocks`."
     if not 0 < fraction < 1: raise ValueError(f"fraction must lie in (0, 1), got {fraction}.")
     k = round(len(blocks) * fraction)
@@ -132,40 +166,52 @@ def split_blocks(blocks:Blocks, fraction:float=0.5) -> tuple[Blocks, Blocks]:
     return (replace(blocks, ids=blocks.ids[:k], source=f"{blocks.source}[:{k}]", dropped_tokens=0),
             replace(blocks, ids=blocks.ids[k:], source=f"{blocks.source}[{k}:]"))
 
-def sample_blocks(blocks:Blocks, n:int, seed:int=0) -> Blocks:
+# %% ../nbs/00_data.ipynb #53c65d86
+def sample_blocks(blocks:Blocks, # the blocks to draw from
+                  n:int, # how many to draw
+                  seed:int=0 # the draw's seed
+                 ) -> Blocks:
     "`n` blocks drawn without replacement, the same for the same seed."
     if n > len(blocks): raise ValueError(f"Asked for {n} blocks but only {len(blocks)} exist.")
     order = torch.randperm(len(blocks), generator=torch.Generator().manual_seed(seed))[:n].sort().values
     return replace(blocks, ids=blocks.ids[order], source=f"{blocks.source}~sample({n},seed={seed})")
 
-# %% ../nbs/00_data.ipynb #887a4242
+# %% ../nbs/00_data.ipynb #8e8f90a9
 def load_blocks(source:str|Path, # `wikitext-2`, `wikitext-103`, or a plain-text file
                 tokenizer,       # a Hugging Face tokenizer
                 split:str='test', # WikiText split (ignored for plain files)
                 block_size:int=1024, # tokens per block
-                bos:bool=False,  # lead every block with the tokenizer's BOS token
+                bos:bool|str='auto', # lead every block with BOS: True, False, or 'auto' (the tokenizer's convention)
                 max_blocks:int|None=None, # keep only the first blocks (None: all)
                 folder:str|Path|None=None # local data folder
                ) -> Blocks:
-    "Token blocks of a named source or text file, tokenized once and cut without overlap."
-    if bos and tokenizer.bos_token_id is None: raise ValueError("bos=True, but this tokenizer has no BOS token.")
+    "Token blocks of a named source or text file, tokenized once and cut without overlap; `Blocks.bos` records the BOS choice."
+    bos = resolve_bos(bos, tokenizer)
     name = f"{source}:{split}" if str(source) in WIKITEXT else Path(source).name
     blocks = make_blocks(tokenize(load_text(source, split, folder), tokenizer), block_size,
                          tokenizer.bos_token_id if bos else None, name)
     return blocks if max_blocks is None else replace(blocks, ids=blocks.ids[:max_blocks], source=f"{name}[:{max_blocks}]")
 
-def block_loader(blocks:Blocks, batch_size:int=4, shuffle:bool=False, seed:int=0) -> DataLoader:
+# %% ../nbs/00_data.ipynb #ca5cc053
+def block_loader(blocks:Blocks, # the blocks to batch
+                 batch_size:int=4, # blocks per batch
+                 shuffle:bool=False, # shuffle the order every epoch
+                 seed:int=0 # the shuffle's seed
+                ) -> DataLoader:
     "Batches of `[batch_size, block_size]` token ids; shuffled reproducibly by seed."
     g = torch.Generator().manual_seed(seed) if shuffle else None
     return DataLoader(blocks.ids, batch_size=batch_size, shuffle=shuffle, generator=g)
 
-# %% ../nbs/00_data.ipynb #ea03f07a
+# %% ../nbs/00_data.ipynb #f4c8f2a9
 @torch.no_grad()
-def generate_text(model, tokenizer,
+def generate_text(model, # a causal LM (dense: switch sparse wrappers off first)
+                  tokenizer, # its tokenizer
                   n_samples:int=8, # independent samples
                   max_new_tokens:int=256, # tokens per sample
                   seed:int=0, # sampling seed
-                  temperature:float=1.0, top_k:int|None=None) -> list[str]:
+                  temperature:float=1.0, # softmax temperature
+                  top_k:int|None=None # sample among the k likeliest tokens (None: all)
+                 ) -> list[str]:
     "Texts sampled from the dense model, starting from BOS (or EOS when there is no BOS), reproducible by seed."
     start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
     device = next(model.parameters()).device

@@ -13,36 +13,43 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import Blocks, block_loader
-from .train import kl_from_hidden, dense_and_sparse_hidden
 
 # %% auto #0
-__all__ = ['PerplexityResult', 'compute_perplexity', 'compute_perplexity_strided', 'agreement_with_dense']
+__all__ = ['PerplexityResult', 'compute_perplexity', 'compute_perplexity_strided', 'damage_recovered']
 
-# %% ../nbs/06_evaluate.ipynb #adb18988
+# %% ../nbs/06_evaluate.ipynb #03167f17
 @dataclass
 class PerplexityResult:
     "A perplexity with everything needed to reproduce or compare it."
-    perplexity: float
+    perplexity: float     # exp(nll)
     nll: float            # mean negative log-likelihood, nats per predicted token
     n_tokens: int         # predicted tokens scored
     protocol: str         # 'non-overlapping' or 'strided'
-    window: int
-    stride: int
-    bos: bool
-    dtype: str
-    source: str = ''
-    def to_dict(self): return asdict(self)
+    window: int           # tokens per forward pass
+    stride: int           # tokens between window starts (= window when non-overlapping)
+    bos: bool             # whether every window starts with a BOS token
+    dtype: str            # the model's parameter dtype
+    source: str = ''      # the text it was measured on
+    def to_dict(self) -> dict:
+        "The fields as a JSON-able dict."
+        return asdict(self)
     def __repr__(self): return (f"PPL {self.perplexity:.4f} ({self.protocol}, window {self.window}, stride {self.stride}, "
                                 f"bos={self.bos}, {self.n_tokens} tokens, {self.dtype}, {self.source})")
 
+# %% ../nbs/06_evaluate.ipynb #9d04ba66
 def _nll_sum(model, ids, score_from:int=1):
     "Summed NLL (fp32) of tokens `score_from..` given their prefixes, and their count."
     logits = model(ids, use_cache=False).logits[:, score_from-1:-1].float()
     targets = ids[:, score_from:]
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction='sum').item(), targets.numel()
 
+# %% ../nbs/06_evaluate.ipynb #d24d4e4b
 @torch.no_grad()
-def compute_perplexity(model:nn.Module, data:Blocks|torch.utils.data.DataLoader, batch_size:int=4, progress:bool=False) -> PerplexityResult:
+def compute_perplexity(model:nn.Module, # a causal LM (dense, sparse or with SPON: whatever it runs now)
+                       data:Blocks|torch.utils.data.DataLoader, # the blocks, or a DataLoader of `[B, L]` token ids
+                       batch_size:int=4, # blocks per forward pass (when `data` is `Blocks`)
+                       progress:bool=False, # show a progress bar
+                      ) -> PerplexityResult:
     "Perplexity over every predicted token of non-overlapping blocks (`Blocks`, or a DataLoader of `[B, L]` ids)."
     blocks = data if isinstance(data, Blocks) else None
     loader = block_loader(blocks, batch_size) if blocks is not None else data
@@ -56,9 +63,15 @@ def compute_perplexity(model:nn.Module, data:Blocks|torch.utils.data.DataLoader,
                             bool(blocks.bos) if blocks is not None else False, str(next(model.parameters()).dtype),
                             blocks.source if blocks is not None else 'dataloader')
 
+# %% ../nbs/06_evaluate.ipynb #14cecdfd
 @torch.no_grad()
-def compute_perplexity_strided(model:nn.Module, ids:torch.Tensor, window:int=1024, stride:int=512,
-                               source:str='', progress:bool=False) -> PerplexityResult:
+def compute_perplexity_strided(model:nn.Module, # a causal LM
+                               ids:torch.Tensor, # a 1-D stream of token ids
+                               window:int=1024, # tokens per forward pass
+                               stride:int=512, # tokens between window starts
+                               source:str='', # a name for the text, recorded in the result
+                               progress:bool=False, # show a progress bar
+                              ) -> PerplexityResult:
     "Perplexity of a 1-D token stream with a sliding window, scoring each token once with at least `window - stride` context."
     if not 0 < stride <= window: raise ValueError(f"Need 0 < stride <= window, got stride {stride}, window {window}.")
     dev = next(model.parameters()).device
@@ -73,14 +86,10 @@ def compute_perplexity_strided(model:nn.Module, ids:torch.Tensor, window:int=102
     return PerplexityResult(math.exp(total / n), total / n, n, 'strided', window, stride, False,
                             str(next(model.parameters()).dtype), source)
 
-# %% ../nbs/06_evaluate.ipynb #87bdd602
-@torch.no_grad()
-def agreement_with_dense(model:nn.Module, blocks:Blocks, batch_size:int=4, chunk:int=1024) -> dict:
-    "KL(dense || sparse) per token and top-1 agreement with the dense model on held-out blocks."
-    head = model.get_output_embeddings()
-    kl, agree, n = 0.0, 0, 0
-    for ids, s, t in dense_and_sparse_hidden(model, blocks, batch_size):
-        kl += kl_from_hidden(s, t, head, chunk).item() * ids.numel()
-        agree += sum((head(sc).argmax(-1) == head(tc).argmax(-1)).sum().item() for sc, tc in zip(s.split(1), t.split(1)))
-        n += ids.numel()
-    return dict(kl=kl / n, top1_agreement=agree / n, n_tokens=n, source=blocks.source)
+# %% ../nbs/06_evaluate.ipynb #225fcec3
+def damage_recovered(ppl:float, # the perplexity to judge (SPON's)
+                     teal:float, # the sparse model's without SPON (TEAL's)
+                     dense:float, # the dense model's
+                    ) -> float:
+    "The share of TEAL's perplexity damage that SPON wins back: (PPL_TEAL - PPL) / (PPL_TEAL - PPL_dense)."
+    return (teal - ppl) / (teal - dense) if teal != dense else float('nan')

@@ -12,20 +12,25 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .results import GROUP, Aggregate, atomic_write
+from .files import atomic_write
+from .results import GROUP, Aggregate
 
 # %% auto #0
-__all__ = ['TEAL', 'save_figure', 'plot_perplexity', 'plot_damage_recovered', 'plot_pareto', 'plot_training_curves', 'plot_all']
+__all__ = ['TEAL', 'save_figure', 'config_colors', 'plot_perplexity', 'plot_damage_recovered', 'plot_pareto',
+           'plot_training_curves', 'plot_all']
 
-# %% ../nbs/10_plots.ipynb #bf8cc791
+# %% ../nbs/10_plots.ipynb #3d1fe6c3
 TEAL = 'BASELINE-TEAL'   # the config under which the sweep records the TEAL baseline
 
-def save_figure(fig:Figure, folder:str|Path, name:str, dpi:int=150) -> list[Path]:
+def save_figure(fig:Figure, folder:str|Path, # the figure and the folder to write into
+                name:str, dpi:int=150 # file name without extension; PNG resolution
+               ) -> list[Path]:
     "Save `fig` as `name.png` and `name.pdf` in `folder`, each written atomically; returns the two paths."
     return [atomic_write(Path(folder)/f'{name}.{ext}', lambda p, ext=ext: fig.savefig(p, format=ext, dpi=dpi, bbox_inches='tight'))
             for ext in ('png', 'pdf')]
 
-def _palette(configs) -> dict:
+# %% ../nbs/10_plots.ipynb #3445865b
+def config_colors(configs) -> dict:
     "One colour per SPON config, the same in every figure drawn from the same runs; red is kept for TEAL."
     spon_colours = [plt.cm.tab10(i) for i in range(10) if i != 3]   # tab10's red (3) marks TEAL
     return {c: spon_colours[i % len(spon_colours)] for i, c in enumerate(sorted(set(configs) - {TEAL}))}
@@ -36,6 +41,7 @@ def _labels(rows:pd.DataFrame) -> list[str]:
     vary = [c for c in fmt if rows.loc[rows.config != TEAL, c].nunique() > 1]
     return [' '.join([r['config']] + [fmt[c].format(r[c]) for c in vary]) for _, r in rows.iterrows()]
 
+# %% ../nbs/10_plots.ipynb #8c1b9170
 def _panels(df:pd.DataFrame, draw:Callable, ylabel:str, xlabel:str='', title:str='', ncols:int=3) -> Figure:
     "One panel per group of `df` (model, data, sparsity, scope), each filled by `draw(ax, rows)`, titled and labelled alike."
     groups = list(df.groupby(GROUP, sort=True, dropna=False))
@@ -53,6 +59,7 @@ def _panels(df:pd.DataFrame, draw:Callable, ylabel:str, xlabel:str='', title:str
     fig.suptitle(title + (f"\n{setups.model.iloc[0]} on {setups.eval_data.iloc[0]}" if len(setups) == 1 else ''))
     return fig
 
+# %% ../nbs/10_plots.ipynb #bd4cebea
 def _bars(ax, rows:pd.DataFrame, col:str, colors:dict, bottom:float=0.0):
     "Bars from `bottom` to `{col}_mean` for each SPON variant in `rows`, with 95% intervals over seeds (none for one seed)."
     spon = rows[rows.config != TEAL]
@@ -65,7 +72,7 @@ def _bars(ax, rows:pd.DataFrame, col:str, colors:dict, bottom:float=0.0):
 def plot_perplexity(stats:pd.DataFrame,  # `Aggregate.statistics`
                    ) -> Figure:
     "Per group: each SPON variant's mean perplexity with its 95% interval over seeds, between the dense and TEAL perplexities."
-    colors = _palette(stats.config)
+    colors = config_colors(stats.config)
     def draw(ax, rows):
         dense, teal = rows.dense_perplexity.iloc[0], rows.teal_perplexity.iloc[0]
         _bars(ax, rows, 'ppl', colors, bottom=dense)
@@ -78,7 +85,7 @@ def plot_perplexity(stats:pd.DataFrame,  # `Aggregate.statistics`
 def plot_damage_recovered(stats:pd.DataFrame,  # `Aggregate.statistics`
                          ) -> Figure:
     "Per group: each SPON variant's mean damage recovered with its 95% interval over seeds; 0 is TEAL, 1 the dense model."
-    colors = _palette(stats.config)
+    colors = config_colors(stats.config)
     def draw(ax, rows):
         _bars(ax, rows, 'dr', colors)
         ax.axhline(1.0, color='k', label='all damage recovered (dense)')
@@ -91,7 +98,7 @@ def plot_pareto(stats:pd.DataFrame,     # `Aggregate.statistics`
                 frontier:pd.DataFrame,  # `Aggregate.frontier`: the Pareto-optimal rows of `stats`
                ) -> Figure:
     "Per group: mean perplexity against relative SPON parameters, every variant annotated, the Pareto frontier highlighted."
-    colors = _palette(stats.config)
+    colors = config_colors(stats.config)
     def draw(ax, rows):
         for (_, r), label in zip(rows.iterrows(), _labels(rows)):
             ax.errorbar(r.relative_params, r.ppl_mean, yerr=[[r.ppl_mean - r.ppl_lo], [r.ppl_hi - r.ppl_mean]], fmt='o',
@@ -110,7 +117,7 @@ def plot_training_curves(root:str|Path,        # the experiment folder (`Experim
                          summary:pd.DataFrame,  # `Aggregate.summary`
                         ) -> Figure:
     "Per group: held-out KL against training step for every SPON run (seeds share their config's colour), TEAL's KL dashed."
-    colors = _palette(summary.config)
+    colors = config_colors(summary.config)
     def draw(ax, rows):
         curves = {r.run_id: (r.config, pd.read_csv(Path(root)/'runs'/r.run_id/'metrics.csv').dropna(subset=['eval_kl']))
                   for r in rows[rows.config != TEAL].itertuples()}

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_sparsify.ipynb #729b826b
 from __future__ import annotations
-import errno, json, math, os, time
+import hashlib, json, math, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,20 +12,31 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+import pandas as pd
 from tqdm.auto import tqdm
 
 from .data import Blocks
-from .models import PROJECTIONS, decoder_layers, linear_sites
+from .files import save_safetensors, load_safetensors
+from .models import PROJECTIONS, decoder_layers, linear_sites, model_fingerprint, check_model
 
 # %% auto #0
-__all__ = ['MODES', 'PREFILL_POLICIES', 'STAGES', 'magnitude_sparsify', 'check_sparsity', 'SparseLinear', 'sparse_linears',
-           'check_projections', 'attach_sparse', 'detach_sparse', 'dense_mode', 'AbsHistogram', 'uniform_plan',
-           'check_plan', 'StopForward', 'recording', 'run_until_stop', 'layer_inputs', 'run_layer', 'model_fingerprint',
-           'atomic_write', 'Thresholds', 'Calibration', 'calibrate', 'apply_thresholds', 'apply_topk',
-           'measure_sparsity', 'calibrate_sequential', 'greedy_plan', 'time_forward']
+__all__ = ['MODES', 'PREFILL_POLICIES', 'STAGES', 'check_sparsity', 'magnitude_sparsify', 'SparseLinear', 'sparse_linears',
+           'check_projections', 'attach_sparse', 'dense_mode', 'detach_sparse', 'AbsHistogram', 'uniform_plan',
+           'check_plan', 'StopForward', 'recording', 'run_until_stop', 'layer_inputs', 'run_layer', 'Thresholds',
+           'Calibration', 'calibrate', 'apply_thresholds', 'apply_topk', 'thresholds_fingerprint', 'measure_sparsity',
+           'calibrate_sequential', 'greedy_plan', 'time_forward']
 
-# %% ../nbs/02_sparsify.ipynb #f716e5cb
-def magnitude_sparsify(x:torch.Tensor, sparsity:float) -> torch.Tensor:
+# %% ../nbs/02_sparsify.ipynb #945c5817
+def check_sparsity(s:float, # a target sparsity: the fraction of inputs to zero
+                  ):
+    "Raise a clear error unless `0 <= s < 1`."
+    if not (isinstance(s, (int, float)) and 0 <= s < 1):
+        raise ValueError(f"Sparsity must lie in [0, 1) (the fraction of inputs zeroed), got {s!r}.")
+
+# %% ../nbs/02_sparsify.ipynb #0892e010
+def magnitude_sparsify(x:torch.Tensor, # activations; each row (last dim) is sparsified on its own
+                       sparsity:float, # fraction of each row to zero
+                      ) -> torch.Tensor:
     "Zero the `⌊sparsity·d⌋` smallest-magnitude entries of each row (last dim) of `x`: exact per-token top-k."
     check_sparsity(sparsity)
     d = x.shape[-1]
@@ -34,23 +45,21 @@ def magnitude_sparsify(x:torch.Tensor, sparsity:float) -> torch.Tensor:
     idx = x.abs().topk(k, dim=-1, sorted=False).indices
     return torch.zeros_like(x).scatter_(-1, idx, x.gather(-1, idx))
 
-def check_sparsity(s:float):
-    "Raise a clear error unless `0 <= s < 1`."
-    if not (isinstance(s, (int, float)) and 0 <= s < 1):
-        raise ValueError(f"Sparsity must lie in [0, 1) (the fraction of inputs zeroed), got {s!r}.")
-
 # %% ../nbs/02_sparsify.ipynb #cf124432
 MODES = ('dense', 'threshold', 'topk')
 PREFILL_POLICIES = ('all', 'last_half')
 
 class SparseLinear(nn.Module):
     "A drop-in wrapper of `nn.Linear` that sparsifies its input by magnitude; the original layer is kept, not copied."
-    def __init__(self, linear:nn.Linear, key:str=''):
+    def __init__(self,
+                 linear:nn.Linear, # the layer to wrap (kept, not copied)
+                 key:str='', # its site key, e.g. `layer_3_down_proj` (for messages)
+                ):
         super().__init__()
         self.linear, self.key = linear, key
         self.register_buffer('threshold', torch.zeros((), dtype=torch.float32))
         self.threshold_value = 0.0  # the same number as a Python float, so the hot path never syncs with the GPU
-        self.mode, self.sparsity, self.prefill = 'dense', 0.0, 'all'
+        self._mode, self._prefill, self.sparsity = 'dense', 'all', 0.0
         self.spon = None        # a SPON module (03_spon) adds its term here when set
         self.zero_count = None  # [zeros, total] (Python ints) while measuring realised sparsity
 
@@ -59,11 +68,26 @@ class SparseLinear(nn.Module):
     in_features = property(lambda self: self.linear.in_features)
     out_features = property(lambda self: self.linear.out_features)
 
-    def set_threshold(self, t:float):
+    @property
+    def mode(self) -> str: return self._mode
+    @mode.setter
+    def mode(self, m:str):
+        if m not in MODES: raise ValueError(f"Unknown mode {m!r} for {self.key or 'a SparseLinear'}; choose one of {MODES}.")
+        self._mode = m
+    @property
+    def prefill(self) -> str: return self._prefill
+    @prefill.setter
+    def prefill(self, p:str):
+        if p not in PREFILL_POLICIES: raise ValueError(f"Unknown prefill policy {p!r}; choose one of {PREFILL_POLICIES}.")
+        self._prefill = p
+
+    def set_threshold(self, t:float, # the magnitude threshold: inputs with `|x| <= t` are zeroed
+                     ):
         "Set the magnitude threshold (buffer and Python copy)."
         self.threshold.fill_(t); self.threshold_value = float(self.threshold)
 
-    def sparsify(self, x:torch.Tensor) -> torch.Tensor:
+    def sparsify(self, x:torch.Tensor, # the layer's input, `[..., tokens, in_features]`
+                ) -> torch.Tensor:
         "The sparsified input under the current mode and prefill policy."
         xs = F.hardshrink(x, self.threshold_value) if self.mode == 'threshold' else magnitude_sparsify(x, self.sparsity)
         if self.prefill == 'last_half' and x.dim() >= 3 and x.shape[-2] > 1:
@@ -72,7 +96,9 @@ class SparseLinear(nn.Module):
         if self.zero_count is not None: self.zero_count[0] += int((xs == 0).sum()); self.zero_count[1] += xs.numel()
         return xs
 
-    def forward(self, x):
+    def forward(self, x:torch.Tensor # the layer's input
+               ):
+        "`W S(x) + b`, plus the SPON term when one is attached; the plain layer in dense mode."
         if self.mode == 'dense': return self.linear(x)
         xs, bias, spon = self.sparsify(x), self.linear.bias, self.spon
         if spon is not None and spon.space == 'input' and torch.compiler.is_compiling():
@@ -84,19 +110,26 @@ class SparseLinear(nn.Module):
 
     def extra_repr(self): return f"{self.key}, mode={self.mode}, sparsity={self.sparsity:g}, threshold={self.threshold_value:.4g}"
 
-# %% ../nbs/02_sparsify.ipynb #fd89b008
-def sparse_linears(model:nn.Module) -> dict[str, SparseLinear]:
+# %% ../nbs/02_sparsify.ipynb #aa7ce22b
+def sparse_linears(model:nn.Module # a model with (or without) SparseLinear wrappers
+                  ) -> dict[str, SparseLinear]:
     "The attached wrappers by site key (`layer_{i}_{projection}`), in layer order."
     return {s.key: s.module for s in linear_sites(model) if isinstance(s.module, SparseLinear)}
 
-def check_projections(projections) -> tuple[str, ...]:
+# %% ../nbs/02_sparsify.ipynb #07414f45
+def check_projections(projections # one projection name or several, e.g. `('o_proj', 'down_proj')`
+                     ) -> tuple[str, ...]:
     "Validate projection names; an unknown one is an error that lists the valid ones."
     projections = (projections,) if isinstance(projections, str) else tuple(projections)
     if unknown := [p for p in projections if p not in PROJECTIONS]:
         raise ValueError(f"Unknown projection(s) {unknown}; valid names are {list(PROJECTIONS)}.")
     return projections
 
-def attach_sparse(model:nn.Module, projections=PROJECTIONS, layers=None) -> dict[str, SparseLinear]:
+# %% ../nbs/02_sparsify.ipynb #0b9f6bb8
+def attach_sparse(model:nn.Module, # a Llama-family causal LM
+                  projections=PROJECTIONS, # projection names to wrap
+                  layers=None, # layer indices to wrap (None: all)
+                 ) -> dict[str, SparseLinear]:
     "Wrap the given projections (default: all 7) of the given layers (default: all) in `SparseLinear`, in place."
     projections = check_projections(projections)
     if sparse_linears(model): raise RuntimeError("This model already has SparseLinear wrappers; call detach_sparse(model) first.")
@@ -106,14 +139,10 @@ def attach_sparse(model:nn.Module, projections=PROJECTIONS, layers=None) -> dict
             setattr(s.parent, s.name, SparseLinear(s.module, s.key).to(s.module.weight.device))
     return sparse_linears(model)
 
-def detach_sparse(model:nn.Module) -> nn.Module:
-    "Put every original `nn.Linear` back in place of its wrapper."
-    for s in linear_sites(model):
-        if isinstance(s.module, SparseLinear): setattr(s.parent, s.name, s.module.linear)
-    return model
-
+# %% ../nbs/02_sparsify.ipynb #f498cbd2
 @contextmanager
-def dense_mode(model:nn.Module):
+def dense_mode(model:nn.Module # a model with SparseLinear wrappers
+              ):
     "Temporarily switch every wrapper to dense: the model is then exactly the original (the teacher)."
     wrappers = sparse_linears(model).values()
     saved = [w.mode for w in wrappers]
@@ -122,10 +151,23 @@ def dense_mode(model:nn.Module):
     finally:
         for w, m in zip(wrappers, saved): w.mode = m
 
+# %% ../nbs/02_sparsify.ipynb #2278f90d
+def detach_sparse(model:nn.Module # a model with SparseLinear wrappers
+                 ) -> nn.Module:
+    "Put every original `nn.Linear` back in place of its wrapper."
+    for s in linear_sites(model):
+        if isinstance(s.module, SparseLinear): setattr(s.parent, s.name, s.module.linear)
+    return model
+
 # %% ../nbs/02_sparsify.ipynb #51aa4728
 class AbsHistogram:
     "Streaming distribution of |x|: exact values up to `exact_limit`, and a log-spaced histogram always."
-    def __init__(self, bins:int=2**14, lo:float=1e-8, hi:float=1e4, exact_limit:int=2**16):
+    def __init__(self,
+                 bins:int=2**14, # log-spaced bins between `lo` and `hi`
+                 lo:float=1e-8, # magnitudes below go to the underflow bin (with the zeros)
+                 hi:float=1e4, # magnitudes above go to the overflow bin
+                 exact_limit:int=2**16, # keep the exact values up to this many entries
+                ):
         self.lo, self.hi, self.bins, self.exact_limit = lo, hi, bins, exact_limit
         self.counts = torch.zeros(bins + 2, dtype=torch.float64)  # [underflow incl. zeros, bins..., overflow]
         self.exact, self.n = [], 0
@@ -133,7 +175,8 @@ class AbsHistogram:
     @property
     def log_edges(self): return torch.linspace(math.log(self.lo), math.log(self.hi), self.bins + 1, dtype=torch.float64)
 
-    def update(self, x:torch.Tensor):
+    def update(self, x:torch.Tensor # activations of any shape (on any device)
+              ):
         "Add the magnitudes of all entries of `x`."
         a = x.detach().abs().flatten().float()
         self.n += a.numel()
@@ -145,7 +188,8 @@ class AbsHistogram:
         idx[a < self.lo] = 0
         self.counts += torch.bincount(idx.long(), minlength=self.bins + 2).double().cpu()
 
-    def quantile(self, s:float) -> float:
+    def quantile(self, s:float # the quantile level, in [0, 1)
+                ) -> float:
         "The `s`-quantile of |x|: exact while the values are kept, else interpolated from the histogram."
         check_sparsity(s)
         if self.n == 0: raise RuntimeError("No activations were recorded for this site; calibrate on some data first.")
@@ -165,33 +209,46 @@ class AbsHistogram:
         return st
 
     @classmethod
-    def from_state(cls, st):
+    def from_state(cls, st:dict # tensors from `state()`
+                  ):
+        "Rebuild a histogram from `state()`."
         lo, hi, bins, limit, n = st['meta'].tolist()
         h = cls(int(bins), lo, hi, int(limit))
         h.counts, h.n = st['counts'].double(), int(n)
         h.exact = [st['exact']] if 'exact' in st else None
         return h
 
-# %% ../nbs/02_sparsify.ipynb #0d2c10a0
-def uniform_plan(model:nn.Module, sparsity:float, projections=PROJECTIONS, layers=None) -> dict[str, float]:
+# %% ../nbs/02_sparsify.ipynb #b9c9fd89
+def uniform_plan(model:nn.Module, # the model whose sites the plan names
+                 sparsity:float, # the sparsity of every chosen site
+                 projections=PROJECTIONS, # projection names (default: all 7)
+                 layers=None, # layer indices (None: all)
+                ) -> dict[str, float]:
     "The same sparsity at every chosen projection (default: all 7, whole-model) of every chosen layer."
     check_sparsity(sparsity); projections = check_projections(projections)
     return {s.key: float(sparsity) for s in linear_sites(model)
             if s.name in projections and (layers is None or s.layer in layers)}
 
-def check_plan(model:nn.Module, plan:dict[str, float]):
+# %% ../nbs/02_sparsify.ipynb #00260210
+def check_plan(model:nn.Module, # the model the plan is for
+               plan:dict[str, float], # site key -> sparsity
+              ):
     "Raise if a plan names a site this model lacks or a sparsity outside [0, 1)."
     keys = {s.key for s in linear_sites(model)}
     if missing := [k for k in plan if k not in keys]:
         raise KeyError(f"The plan names sites this model does not have: {missing[:5]}{'...' if len(missing) > 5 else ''}.")
     for s in plan.values(): check_sparsity(s)
 
-# %% ../nbs/02_sparsify.ipynb #40608017
+# %% ../nbs/02_sparsify.ipynb #a06a56e0
 class StopForward(Exception):
     "Raised by a hook to end a forward pass early."
 
+# %% ../nbs/02_sparsify.ipynb #0a5ac4a5
 @contextmanager
-def recording(model:nn.Module, keys, stop_after:str|None=None):
+def recording(model:nn.Module, # the model to watch
+              keys, # site keys whose inputs to record
+              stop_after:str|None=None, # end the forward pass (`StopForward`) right after this site's input
+             ):
     "Record |x| at the inputs of the sites `keys` into fresh `AbsHistogram`s; optionally stop after one site."
     sites = {s.key: s.module for s in linear_sites(model) if s.key in set(keys)}
     stats = {k: AbsHistogram() for k in sites}
@@ -205,129 +262,122 @@ def recording(model:nn.Module, keys, stop_after:str|None=None):
     finally:
         for h in handles: h.remove()
 
-def run_until_stop(model, ids):
+# %% ../nbs/02_sparsify.ipynb #661206d6
+def run_until_stop(model:nn.Module, # the model
+                   ids:torch.Tensor, # token ids `[batch, tokens]`
+                  ):
     "Forward `ids` through `model`, treating `StopForward` as a normal end."
     try: model(ids, use_cache=False)
     except StopForward: pass
 
+# %% ../nbs/02_sparsify.ipynb #1a3c98b9
 def _device(model): return next(model.parameters()).device
 
 @torch.no_grad()
-def layer_inputs(model:nn.Module, blocks:Blocks, batch_size:int=4) -> list[tuple[torch.Tensor, dict]]:
-    "For each batch, the hidden states and keyword arguments the model passes to its first decoder layer."
-    captured = []
-    def grab(mod, args, kwargs):
-        captured.append((kwargs.pop('hidden_states', args[0] if args else None), kwargs))
-        raise StopForward
-    h = decoder_layers(model)[0].register_forward_pre_hook(grab, with_kwargs=True)
+def layer_inputs(model:nn.Module, # the model
+                 blocks:Blocks, # the token blocks to run
+                 batch_size:int=4, # blocks per forward pass
+                ) -> list[tuple[torch.Tensor, list[dict]]]:
+    "For each batch, the hidden states the model passes to its first decoder layer and the keyword arguments of every layer."
+    layers, captured = decoder_layers(model), []
+    def grab(i):
+        def f(mod, args, kwargs):
+            kwargs = dict(kwargs)
+            hidden = kwargs.pop('hidden_states', args[0] if args else None)
+            if i == 0: captured.append((hidden, []))
+            captured[-1][1].append(kwargs)
+            if i == len(layers) - 1: raise StopForward
+        return f
+    handles = [l.register_forward_pre_hook(grab(i), with_kwargs=True) for i, l in enumerate(layers)]
     try:
         for batch in blocks.ids.split(batch_size): run_until_stop(model, batch.to(_device(model)))
-    finally: h.remove()
+    finally:
+        for h in handles: h.remove()
     return captured
 
-def run_layer(layer:nn.Module, hidden:torch.Tensor, kwargs:dict) -> torch.Tensor:
+# %% ../nbs/02_sparsify.ipynb #a951147f
+def run_layer(layer:nn.Module, # one decoder layer
+              hidden:torch.Tensor, # its input hidden states
+              kwargs:dict, # this layer's keyword arguments, from `layer_inputs`
+             ) -> torch.Tensor:
     "One decoder layer's output hidden states, whatever the layer returns (tensor or tuple)."
     out = layer(hidden, **kwargs)
     return out[0] if isinstance(out, tuple) else out
 
 # %% ../nbs/02_sparsify.ipynb #ea8ccb64
-def model_fingerprint(model:nn.Module) -> str:
-    "A short hash of a model's identity and linear shapes, to refuse thresholds or checkpoints made for another model."
-    cfg = model.config
-    sig = dict(name=getattr(cfg, 'name_or_path', ''), arch=type(model).__name__,
-               shapes=[(s.key, tuple(s.module.weight.shape)) for s in linear_sites(model)])
-    import hashlib
-    return hashlib.sha256(json.dumps(sig).encode()).hexdigest()[:16]
-
-def atomic_write(path:str|Path, write) -> Path:
-    "Write `path` by calling `write(tmp)` and renaming: after a crash, a full disk or Ctrl-C, the old file (or none) remains."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.partial')
-    try:
-        write(tmp)
-        with open(tmp, 'rb+') as f: os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
-            raise OSError(errno.ENOSPC, f"No space left on the device while writing {path}; nothing was written. "
-                                        "Free some space and run again: finished work is kept.") from e
-        raise
-    return path
-
-def _save_safetensors(path, tensors, meta):
-    from safetensors.torch import save_file
-    atomic_write(path, lambda tmp: save_file({k: v.contiguous() for k, v in tensors.items()}, tmp,
-                                             metadata={'spon_extensions': json.dumps(meta)}))
-
-def _load_safetensors(path):
-    from safetensors import safe_open
-    try:
-        with safe_open(str(path), 'pt') as f:
-            return {k: f.get_tensor(k) for k in f.keys()}, json.loads(f.metadata()['spon_extensions'])
-    except FileNotFoundError: raise
-    except Exception as e: raise ValueError(f"{path} is not a readable spon_extensions safetensors file ({type(e).__name__}); delete it and recalibrate.") from None
-
-def _check_model(meta, model, what):
-    if meta['model_fingerprint'] != model_fingerprint(model):
-        raise ValueError(f"These {what} were made for model {meta.get('model')!r} (fingerprint {meta['model_fingerprint']}), "
-                         f"not for this one ({getattr(model.config, 'name_or_path', '?')!r}, {model_fingerprint(model)}); recalibrate.")
-
 @dataclass
 class Thresholds:
     "Per-site thresholds and target sparsities, with the model and data they were calibrated on."
-    values: dict[str, float]
-    plan: dict[str, float]
-    model_fingerprint: str
-    data_fingerprint: str
+    values: dict[str, float]  # site key -> threshold
+    plan: dict[str, float]    # site key -> target sparsity
+    model_fingerprint: str    # the model they were calibrated on (`model_fingerprint`)
+    data_fingerprint: str     # the calibration data (`Blocks.fingerprint`)
     method: str               # 'dense' (TEAL) or 'sequential'
-    model: str = ''
+    model: str = ''           # the model's name, for messages
 
-    def meta(self): return dict(plan=self.plan, model_fingerprint=self.model_fingerprint, data_fingerprint=self.data_fingerprint,
+    def meta(self) -> dict:
+        "The JSON metadata saved with the values."
+        return dict(plan=self.plan, model_fingerprint=self.model_fingerprint, data_fingerprint=self.data_fingerprint,
                                 method=self.method, model=self.model, kind='thresholds')
-    def save(self, path): _save_safetensors(path, {'values': torch.tensor([self.values[k] for k in self.plan], dtype=torch.float64)}, self.meta())
+    def save(self, path # a `.safetensors` file
+            ):
+        "Save the values (safetensors) with the plan and fingerprints (JSON metadata)."
+        save_safetensors(path, {'values': torch.tensor([self.values[k] for k in self.plan], dtype=torch.float64)}, self.meta())
 
     @classmethod
-    def load(cls, path, model:nn.Module, plan:dict[str, float]|None=None) -> Thresholds:
+    def load(cls, path, # a file written by `Thresholds.save`
+             model:nn.Module, # the model they will run on: it must be the one they were made for
+             plan:dict[str, float]|None=None, # the plan they must be for (None: any)
+            ) -> Thresholds:
         "Load thresholds, refusing another model's or (when `plan` is given) another plan's."
-        t, meta = _load_safetensors(path)
-        _check_model(meta, model, 'thresholds')
+        t, meta = load_safetensors(path, 'thresholds')
+        check_model(meta, model, 'thresholds')
         if plan is not None and meta['plan'] != plan:
             raise ValueError(f"{path} holds thresholds for another sparsity plan (e.g. {next(iter(meta['plan'].items()))}); "
                              "calibrate for this plan, or derive it from a saved Calibration.")
         return cls(dict(zip(meta['plan'], t['values'].tolist())), meta['plan'], meta['model_fingerprint'],
                    meta['data_fingerprint'], meta['method'], meta.get('model', ''))
 
+# %% ../nbs/02_sparsify.ipynb #eccab96d
 @dataclass
 class Calibration:
     "The |x| distribution at every site of a model over some data: thresholds for any sparsity come from it."
-    stats: dict[str, AbsHistogram]
-    model_fingerprint: str
-    data_fingerprint: str
-    n_tokens: int
-    model: str = ''
+    stats: dict[str, AbsHistogram]  # site key -> |x| distribution
+    model_fingerprint: str          # the model it was recorded on
+    data_fingerprint: str           # the calibration data
+    n_tokens: int                   # tokens it saw
+    model: str = ''                 # the model's name, for messages
 
-    def thresholds(self, plan:dict[str, float]) -> Thresholds:
+    def thresholds(self, plan:dict[str, float] # site key -> target sparsity
+                  ) -> Thresholds:
         "TEAL thresholds for a plan: each site's `s`-quantile of |x| under the dense model."
         if missing := [k for k in plan if k not in self.stats]: raise KeyError(f"Not calibrated for sites {missing[:5]}.")
         return Thresholds({k: self.stats[k].quantile(s) for k, s in plan.items()}, dict(plan), self.model_fingerprint,
                           self.data_fingerprint, 'dense', self.model)
 
-    def save(self, path):
+    def save(self, path # a `.safetensors` file
+            ):
+        "Save every site's histogram (safetensors) with the fingerprints (JSON metadata)."
         tensors = {f'{k}/{n}': v for k, h in self.stats.items() for n, v in h.state().items()}
-        _save_safetensors(path, tensors, dict(model_fingerprint=self.model_fingerprint, data_fingerprint=self.data_fingerprint,
-                                              n_tokens=self.n_tokens, model=self.model, kind='calibration', sites=list(self.stats)))
+        save_safetensors(path, tensors, dict(model_fingerprint=self.model_fingerprint, data_fingerprint=self.data_fingerprint,
+                                             n_tokens=self.n_tokens, model=self.model, kind='calibration', sites=list(self.stats)))
     @classmethod
-    def load(cls, path, model:nn.Module) -> Calibration:
+    def load(cls, path, # a file written by `Calibration.save`
+             model:nn.Module, # the model it must have been recorded on
+            ) -> Calibration:
         "Load a calibration, refusing one made for another model."
-        t, meta = _load_safetensors(path)
-        _check_model(meta, model, 'calibration statistics')
+        t, meta = load_safetensors(path, 'calibration')
+        check_model(meta, model, 'calibration statistics')
         stats = {k: AbsHistogram.from_state({n: t[f'{k}/{n}'] for n in ('counts', 'meta', 'exact') if f'{k}/{n}' in t}) for k in meta['sites']}
         return cls(stats, meta['model_fingerprint'], meta['data_fingerprint'], meta['n_tokens'], meta.get('model', ''))
 
-# %% ../nbs/02_sparsify.ipynb #8d32e79c
+# %% ../nbs/02_sparsify.ipynb #512d227c
 @torch.no_grad()
-def calibrate(model:nn.Module, blocks:Blocks, batch_size:int=4, progress:bool=True) -> Calibration:
+def calibrate(model:nn.Module, # the model (wrappers, if any, run dense while recording)
+              blocks:Blocks, # calibration token blocks
+              batch_size:int=4, # blocks per forward pass
+              progress:bool=True, # show a progress bar
+             ) -> Calibration:
     "Record the dense |x| distribution at all 7 projections of every layer over `blocks` (TEAL's calibration)."
     keys = [s.key for s in linear_sites(model)]
     with dense_mode(model), recording(model, keys, stop_after=keys[-1]) as stats:
@@ -335,9 +385,13 @@ def calibrate(model:nn.Module, blocks:Blocks, batch_size:int=4, progress:bool=Tr
             run_until_stop(model, batch.to(_device(model)))
     return Calibration(stats, model_fingerprint(model), blocks.fingerprint(), blocks.n_tokens, model.config.name_or_path)
 
-def apply_thresholds(model:nn.Module, thresholds:Thresholds, prefill:str='all'):
+# %% ../nbs/02_sparsify.ipynb #6e7532f5
+def apply_thresholds(model:nn.Module, # the model they were made for
+                     thresholds:Thresholds, # from `Calibration.thresholds`, `calibrate_sequential` or `Thresholds.load`
+                     prefill:str='all', # 'all' or 'last_half' (see `SparseLinear`)
+                    ):
     "Attach wrappers where needed and run the plan's sites in threshold mode; other sites stay dense."
-    _check_model(thresholds.meta(), model, 'thresholds')
+    check_model(thresholds.meta(), model, 'thresholds')
     if prefill not in PREFILL_POLICIES: raise ValueError(f"Unknown prefill policy {prefill!r}; choose one of {PREFILL_POLICIES}.")
     check_plan(model, thresholds.plan)
     ws = sparse_linears(model) or attach_sparse(model)
@@ -350,7 +404,11 @@ def apply_thresholds(model:nn.Module, thresholds:Thresholds, prefill:str='all'):
         w.set_threshold(thresholds.values[k] if on else 0.0)
     return model
 
-def apply_topk(model:nn.Module, plan:dict[str, float], prefill:str='all'):
+# %% ../nbs/02_sparsify.ipynb #08121f2a
+def apply_topk(model:nn.Module, # the model
+               plan:dict[str, float], # site key -> sparsity
+               prefill:str='all', # 'all' or 'last_half'
+              ):
     "Run the plan's sites in exact per-token top-k mode; other sites stay dense."
     check_plan(model, plan)
     if prefill not in PREFILL_POLICIES: raise ValueError(f"Unknown prefill policy {prefill!r}; choose one of {PREFILL_POLICIES}.")
@@ -359,11 +417,21 @@ def apply_topk(model:nn.Module, plan:dict[str, float], prefill:str='all'):
         w.mode, w.sparsity, w.prefill = ('topk' if k in plan else 'dense'), plan.get(k, 0.0), prefill
     return model
 
+# %% ../nbs/02_sparsify.ipynb #f38d2032
+def thresholds_fingerprint(model:nn.Module # a model with SparseLinear wrappers
+                          ) -> str:
+    "A short hash of the current mode, sparsity and threshold of every wrapper: what a SPON checkpoint was trained under."
+    sig = [(k, w.mode, w.sparsity, round(w.threshold_value, 9)) for k, w in sparse_linears(model).items()]
+    return hashlib.sha256(json.dumps(sig).encode()).hexdigest()[:16]
+
 # %% ../nbs/02_sparsify.ipynb #bdccc751
 @torch.no_grad()
-def measure_sparsity(model:nn.Module, blocks:Blocks, batch_size:int=4, progress:bool=False):
+def measure_sparsity(model:nn.Module, # a model with sparse wrappers
+                     blocks:Blocks, # the text to run
+                     batch_size:int=4, # blocks per forward pass
+                     progress:bool=False, # show a progress bar
+                    ) -> pd.DataFrame:
     "Realised fraction of zeroed inputs per active site while the model runs on `blocks`, as a DataFrame."
-    import pandas as pd
     ws = {k: w for k, w in sparse_linears(model).items() if w.mode != 'dense'}
     if not ws: raise RuntimeError("No site is sparse; apply thresholds or a top-k plan first.")
     for w in ws.values(): w.zero_count = [0, 0]
@@ -377,10 +445,15 @@ def measure_sparsity(model:nn.Module, blocks:Blocks, batch_size:int=4, progress:
     return pd.DataFrame(rows).set_index('site')
 
 # %% ../nbs/02_sparsify.ipynb #6c8664b6
-STAGES = (('q_proj', 'k_proj', 'v_proj'), ('o_proj',), ('gate_proj', 'up_proj'), ('down_proj',))
+STAGES = (('q_proj', 'k_proj', 'v_proj'), ('o_proj',), ('gate_proj', 'up_proj'), ('down_proj',))   # data-flow order inside a layer
 
 @torch.no_grad()
-def calibrate_sequential(model:nn.Module, blocks:Blocks, plan:dict[str, float], batch_size:int=4, progress:bool=True) -> Thresholds:
+def calibrate_sequential(model:nn.Module, # the model
+                         blocks:Blocks, # calibration token blocks
+                         plan:dict[str, float], # site key -> target sparsity
+                         batch_size:int=4, # blocks per forward pass
+                         progress:bool=True, # show a progress bar
+                        ) -> Thresholds:
     "Thresholds calibrated layer by layer and stage by stage on the already-sparsified model."
     check_plan(model, plan)
     ws = sparse_linears(model) or attach_sparse(model)
@@ -392,62 +465,80 @@ def calibrate_sequential(model:nn.Module, blocks:Blocks, plan:dict[str, float], 
             keys = [f'layer_{i}_{p}' for p in stage if f'layer_{i}_{p}' in plan]
             if not keys: continue
             with recording(model, keys, stop_after=keys[-1]) as stats:
-                for hidden, kw in inputs:
-                    try: run_layer(layer, hidden, kw)
+                for hidden, kws in inputs:
+                    try: run_layer(layer, hidden, kws[i])
                     except StopForward: pass
             for k in keys:
                 values[k] = stats[k].quantile(plan[k])
                 ws[k].mode, ws[k].sparsity = 'threshold', plan[k]
                 ws[k].set_threshold(values[k])
-        inputs = [(run_layer(layer, hidden, kw), kw) for hidden, kw in inputs]
+        inputs = [(run_layer(layer, hidden, kws[i]), kws) for hidden, kws in inputs]
     return Thresholds(values, dict(plan), model_fingerprint(model), blocks.fingerprint(), 'sequential', model.config.name_or_path)
 
-# %% ../nbs/02_sparsify.ipynb #ed0aef4d
+# %% ../nbs/02_sparsify.ipynb #8011772c
 def _block_error(model, layer, i, inputs, refs, plan, calib):
     ws = sparse_linears(model)
     for p in PROJECTIONS:
         k = f'layer_{i}_{p}'; s = plan.get(k, 0.0)
         ws[k].mode = 'threshold' if s > 0 else 'dense'
         ws[k].set_threshold(calib.stats[k].quantile(s) if s > 0 else 0.0)
-    return sum((run_layer(layer, h, kw).float() - r).pow(2).sum().item() for (h, kw), r in zip(inputs, refs))
+    return sum((run_layer(layer, h, kws[i]).float() - r).pow(2).sum().item() for (h, kws), r in zip(inputs, refs))
 
+def _greedy_block(model, layer, i, keys, inputs, refs, target, step, calib, projections):
+    "Raise the sparsity of block `i`'s sites greedily until their parameter-weighted sparsity is `target`; returns (plan, error)."
+    ws = sparse_linears(model)
+    size = {k: ws[k].weight.numel() for k in keys}; total = sum(size.values())
+    cur = {k: 0.0 for k in keys}; err = 0.0
+    while (reached := sum(cur[k] * size[k] for k in keys) / total) < target - 1e-9:
+        best = None
+        for k in keys:
+            inc = min(step, 0.99 - cur[k], (target - reached) * total / size[k])
+            if inc <= 1e-9: continue
+            trial = {**cur, k: cur[k] + inc}
+            e = _block_error(model, layer, i, inputs, refs, trial, calib)
+            score = (e - err) / (inc * size[k])
+            if best is None or score < best[0]: best = (score, trial, e)
+        if best is None: raise ValueError(f"Target {target} is unreachable with projections {projections}.")
+        _, cur, err = best
+    return cur, err
+
+# %% ../nbs/02_sparsify.ipynb #6f2f3820
 @torch.no_grad()
-def greedy_plan(model:nn.Module, calib:Calibration, blocks:Blocks, target:float, step:float=0.05,
-                projections=PROJECTIONS, batch_size:int=4, progress:bool=True):
+def greedy_plan(model:nn.Module, # the model
+                calib:Calibration, # dense calibration: the thresholds of every trial level
+                blocks:Blocks, # calibration token blocks (the block-output error is measured on them)
+                target:float, # parameter-weighted sparsity of every decoder block
+                step:float=0.05, # sparsity added per greedy raise
+                projections=PROJECTIONS, # projections that may be sparsified
+                batch_size:int=4, # blocks per forward pass
+                progress:bool=True, # show a progress bar
+               ):
     "Per-block greedy sparsity allocation at parameter-weighted `target`; returns `(plan, report DataFrame)`."
-    import pandas as pd
     check_sparsity(target); projections = check_projections(projections)
     ws = sparse_linears(model) or attach_sparse(model)
     for w in ws.values(): w.mode, w.prefill = 'dense', 'all'
     inputs, plan, rows = layer_inputs(model, blocks, batch_size), {}, []
     for i, layer in enumerate(tqdm(decoder_layers(model), desc='greedy allocation', disable=not progress)):
         keys = [f'layer_{i}_{p}' for p in projections]
-        size = {k: ws[k].weight.numel() for k in keys}; total = sum(size.values())
-        refs = [run_layer(layer, h, kw).float() for h, kw in inputs]
-        cur = {k: 0.0 for k in keys}; err = 0.0
-        while (reached := sum(cur[k] * size[k] for k in keys) / total) < target - 1e-9:
-            best = None
-            for k in keys:
-                inc = min(step, 0.99 - cur[k], (target - reached) * total / size[k])
-                if inc <= 1e-9: continue
-                trial = {**cur, k: cur[k] + inc}
-                e = _block_error(model, layer, i, inputs, refs, trial, calib)
-                score = (e - err) / (inc * size[k])
-                if best is None or score < best[0]: best = (score, trial, e)
-            if best is None: raise ValueError(f"Target {target} is unreachable with projections {projections}.")
-            _, cur, err = best
+        refs = [run_layer(layer, h, kws[i]).float() for h, kws in inputs]
+        cur, err = _greedy_block(model, layer, i, keys, inputs, refs, target, step, calib, projections)
         uniform = {k: target for k in keys}
         rows.append(dict(layer=i, greedy_error=err, uniform_error=_block_error(model, layer, i, inputs, refs, uniform, calib),
                          **{k.split('_', 2)[2]: round(v, 4) for k, v in cur.items()}))
         plan.update(cur)
         for k in keys: ws[k].mode = 'dense'
-        inputs = [(r.to(h.dtype), kw) for (h, kw), r in zip(inputs, refs)]
+        inputs = [(r.to(h.dtype), kws) for (h, kws), r in zip(inputs, refs)]
     return plan, pd.DataFrame(rows).set_index('layer')
 
 # %% ../nbs/02_sparsify.ipynb #64db8444
 @torch.no_grad()
-def time_forward(model:nn.Module, ids:torch.Tensor, plan:dict[str, float], calib:Calibration|None=None,
-                 repeats:int=5, modes=('dense', 'threshold', 'topk')) -> dict[str, float]:
+def time_forward(model:nn.Module, # the model
+                 ids:torch.Tensor, # one batch of token ids (on the model's device)
+                 plan:dict[str, float], # site key -> sparsity
+                 calib:Calibration|None=None, # for the thresholds of `threshold` mode
+                 repeats:int=5, # timed rounds (after one warm-up round)
+                 modes=('dense', 'threshold', 'topk'), # the modes to time
+                ) -> dict[str, float]:
     "Median seconds per forward of `ids` in each mode, measured interleaved in one run."
     sync = torch.cuda.synchronize if ids.is_cuda else (lambda: None)
     ws = sparse_linears(model) or attach_sparse(model)

@@ -12,33 +12,49 @@ import torch.nn.functional as F
 from torch import nn
 
 import spon_extensions
-from .models import PROJECTIONS, linear_sites
-from .sparsify import (sparse_linears, check_projections, model_fingerprint, _save_safetensors,
-                                      _load_safetensors, _check_model)
+from .files import save_safetensors, load_safetensors
+from .models import PROJECTIONS, linear_sites, model_fingerprint, check_model
+from .sparsify import sparse_linears, check_projections, thresholds_fingerprint
 
 # %% auto #0
-__all__ = ['SPACES', 'SPON', 'attach_spon', 'spon_modules', 'remove_spon', 'SPONConfig', 'fold_spon', 'thresholds_fingerprint',
-           'save_spon', 'load_spon', 'import_legacy_spon']
+__all__ = ['SPACES', 'SPON', 'spon_modules', 'attach_spon', 'remove_spon', 'SPONConfig', 'fold_spon', 'save_spon', 'load_spon',
+           'import_legacy_spon']
 
-# %% ../nbs/03_spon.ipynb #0271aedc
+# %% ../nbs/03_spon.ipynb #833ff916
 SPACES = ('input', 'output')
 
 class SPON(nn.Module):
     "A learned constant for one sparsified linear: `alpha` (input space, adds `W alpha`) or `beta` (output space)."
-    def __init__(self, in_features:int, out_features:int, space:str='input', device=None):
+    def __init__(self,
+                 in_features:int, # the linear layer's input size (the size of `alpha`)
+                 out_features:int, # its output size (the size of `beta`)
+                 space:str='input', # `input` (alpha, the paper) or `output` (beta)
+                 device=None # where the vector lives
+                ):
         super().__init__()
         if space not in SPACES: raise ValueError(f"Unknown SPON space {space!r}; choose one of {SPACES}.")
         self.space = space
         self.vector = nn.Parameter(torch.zeros(in_features if space == 'input' else out_features, device=device))
 
-    def output_shift(self, weight:torch.Tensor) -> torch.Tensor:
+    def output_shift(self,
+                     weight:torch.Tensor # the linear layer's weight `W`, [out_features, in_features]
+                    ) -> torch.Tensor:
         "The constant this SPON adds to the layer output: `W alpha` or `beta` (the wrapper passes it as the matmul's bias)."
         return F.linear(self.vector.to(weight.dtype), weight) if self.space == 'input' else self.vector
 
     def extra_repr(self): return f"space={self.space}, size={self.vector.numel()}"
 
-# %% ../nbs/03_spon.ipynb #d5e78838
-def attach_spon(model:nn.Module, keys=None, space:str='input') -> dict[str, SPON]:
+# %% ../nbs/03_spon.ipynb #2dc7f9b8
+def spon_modules(model:nn.Module # a model with SparseLinear wrappers
+                ) -> dict[str, SPON]:
+    "The SPON modules of a model by site key."
+    return {k: w.spon for k, w in sparse_linears(model).items() if w.spon is not None}
+
+# %% ../nbs/03_spon.ipynb #e9fd4044
+def attach_spon(model:nn.Module, # a model with SparseLinear wrappers
+                keys=None, # site keys to give SPON (default: every wrapper that is not dense)
+                space:str='input' # `input` or `output`
+               ) -> dict[str, SPON]:
     "Give each chosen SparseLinear (default: every non-dense one) a zero-initialised SPON vector."
     ws = sparse_linears(model)
     if not ws: raise RuntimeError("Attach sparsification first (attach_sparse / apply_thresholds); SPON lives on SparseLinear wrappers.")
@@ -48,24 +64,24 @@ def attach_spon(model:nn.Module, keys=None, space:str='input') -> dict[str, SPON
     for k in keys: ws[k].spon = SPON(ws[k].in_features, ws[k].out_features, space, device=ws[k].weight.device)
     return spon_modules(model)
 
-def spon_modules(model:nn.Module) -> dict[str, SPON]:
-    "The SPON modules of a model by site key."
-    return {k: w.spon for k, w in sparse_linears(model).items() if w.spon is not None}
-
-def remove_spon(model:nn.Module):
+# %% ../nbs/03_spon.ipynb #cff7e3be
+def remove_spon(model:nn.Module # a model with SparseLinear wrappers
+               ):
     "Drop every SPON vector (the model becomes plain TEAL again)."
     for w in sparse_linears(model).values(): w.spon = None
     return model
 
-# %% ../nbs/03_spon.ipynb #aa9c650a
+# %% ../nbs/03_spon.ipynb #b0535beb
 @dataclass
 class SPONConfig:
     "Where SPON vectors go: layers (a boolean mask; None = all) and projections."
-    name: str = 'UNIF-ALL'
-    layer_mask: list[bool]|None = None
-    modules: tuple[str, ...] = PROJECTIONS
+    name: str = 'UNIF-ALL'                    # the config's name
+    layer_mask: list[bool]|None = None        # one entry per layer: SPON there or not (None: every layer)
+    modules: tuple[str, ...] = PROJECTIONS    # the projections that get SPON
 
-    def sites(self, model:nn.Module) -> list[str]:
+    def sites(self,
+              model:nn.Module # the model the mask is resolved against
+             ) -> list[str]:
         "The site keys this config selects in `model`."
         mods = check_projections(self.modules)
         n = model.config.num_hidden_layers
@@ -73,9 +89,10 @@ class SPONConfig:
             raise ValueError(f"Config {self.name!r} has a layer mask of length {len(self.layer_mask)}, but the model has {n} layers.")
         return [s.key for s in linear_sites(model) if s.name in mods and (self.layer_mask is None or self.layer_mask[s.layer])]
 
-# %% ../nbs/03_spon.ipynb #3cf63dda
+# %% ../nbs/03_spon.ipynb #9456c789
 @torch.no_grad()
-def fold_spon(model:nn.Module) -> nn.Module:
+def fold_spon(model:nn.Module # a model with SPON vectors on SparseLinear wrappers
+             ) -> nn.Module:
     "Fold every SPON vector into its linear's bias; the model becomes a plain sparse model with biases."
     for w in sparse_linears(model).values():
         if w.spon is None: continue
@@ -85,14 +102,11 @@ def fold_spon(model:nn.Module) -> nn.Module:
         w.spon = None
     return model
 
-# %% ../nbs/03_spon.ipynb #257ab3bc
-def thresholds_fingerprint(model:nn.Module) -> str:
-    "A short hash of the current mode, sparsity and threshold of every wrapper."
-    import hashlib
-    sig = [(k, w.mode, w.sparsity, round(w.threshold_value, 9)) for k, w in sparse_linears(model).items()]
-    return hashlib.sha256(json.dumps(sig).encode()).hexdigest()[:16]
-
-def save_spon(model:nn.Module, path, config:dict|None=None):
+# %% ../nbs/03_spon.ipynb #32f2f720
+def save_spon(model:nn.Module, # a model with SPON vectors
+              path, # the `.safetensors` file to write
+              config:dict|None=None # the training config, stored with the vectors
+             ):
     "Save the model's SPON vectors and their provenance to a safetensors file (atomically)."
     sp = spon_modules(model)
     if not sp: raise RuntimeError("This model has no SPON vectors to save.")
@@ -102,13 +116,16 @@ def save_spon(model:nn.Module, path, config:dict|None=None):
                 sites=list(sp), space=spaces.pop() if len(spaces) == 1 else 'mixed', spaces={k: s.space for k, s in sp.items()},
                 plan={k: ws[k].sparsity for k in sp}, modes={k: ws[k].mode for k in sp},
                 thresholds_fingerprint=thresholds_fingerprint(model), config=config or {}, version=spon_extensions.__version__)
-    _save_safetensors(path, {k: s.vector.detach().float().cpu() for k, s in sp.items()}, meta)
+    save_safetensors(path, {k: s.vector.detach().float().cpu() for k, s in sp.items()}, meta)
 
-def load_spon(model:nn.Module, path, strict_thresholds:bool=True) -> dict:
+# %% ../nbs/03_spon.ipynb #dc3615c2
+def load_spon(model:nn.Module, # the model, with the sparsity plan the vectors were trained under
+              path, # a file written by `save_spon`
+              strict_thresholds:bool=True # refuse vectors trained with other thresholds
+             ) -> dict:
     "Attach SPON vectors from a checkpoint, refusing another model's or (by default) other thresholds'; returns the metadata."
-    t, meta = _load_safetensors(path)
-    if meta.get('kind') != 'spon': raise ValueError(f"{path} is not a SPON checkpoint (kind={meta.get('kind')!r}).")
-    _check_model(meta, model, 'SPON vectors')
+    t, meta = load_safetensors(path, 'spon')
+    check_model(meta, model, 'SPON vectors')
     ws = sparse_linears(model)
     if missing := [k for k in meta['sites'] if k not in ws]:
         raise KeyError(f"The checkpoint has SPON at {missing[:5]}, where this model has no SparseLinear; apply the same sparsity plan first.")
@@ -116,25 +133,27 @@ def load_spon(model:nn.Module, path, strict_thresholds:bool=True) -> dict:
         raise ValueError(f"These SPON vectors were trained with other thresholds (fingerprint {meta['thresholds_fingerprint']}, "
                          f"this model has {thresholds_fingerprint(model)}); apply the thresholds they were trained with, "
                          "or pass strict_thresholds=False to load them anyway.")
+    new = {k: SPON(ws[k].in_features, ws[k].out_features, meta['spaces'][k], device=ws[k].weight.device) for k in meta['sites']}
+    if bad := [k for k in new if new[k].vector.shape != t[k].shape]:   # checked before the model is touched
+        raise ValueError(f"{bad[0]}: checkpoint vector has shape {tuple(t[bad[0]].shape)}, the layer needs {tuple(new[bad[0]].vector.shape)}.")
     remove_spon(model)
-    for k in meta['sites']:
-        w = ws[k]
-        w.spon = SPON(w.in_features, w.out_features, meta['spaces'][k], device=w.weight.device)
-        if w.spon.vector.shape != t[k].shape: raise ValueError(f"{k}: checkpoint vector has shape {tuple(t[k].shape)}, the layer needs {tuple(w.spon.vector.shape)}.")
-        w.spon.vector.data.copy_(t[k])
+    for k, s in new.items(): s.vector.data.copy_(t[k]); ws[k].spon = s
     return meta
 
-# %% ../nbs/03_spon.ipynb #e32bcd7f
-def import_legacy_spon(model:nn.Module, path) -> dict[str, SPON]:
+# %% ../nbs/03_spon.ipynb #ca369b0e
+def import_legacy_spon(model:nn.Module, # the model, with the sparsity plan applied
+                       path # the earlier re-implementation's `.pt` file
+                      ) -> dict[str, SPON]:
     "Attach output-space SPON from an earlier re-implementation's `.pt` file (`{'biases': {'layer_{i}_{module}': tensor}}`)."
     try: state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e: raise ValueError(f"{path} is not a loadable tensor file ({type(e).__name__}: {e}).") from None
     if not isinstance(state, dict) or not isinstance(state.get('biases'), dict):
         raise ValueError(f"{path} has no 'biases' dict; expected {{'biases': {{'layer_{{i}}_{{module}}': tensor[out_features]}}}}.")
-    biases = state['biases']
+    biases, ws = state['biases'], sparse_linears(model)
+    if missing := [k for k in biases if k not in ws]: raise KeyError(f"No SparseLinear at {missing[:5]}; apply the sparsity plan first.")
+    for k, v in biases.items():   # check everything before touching the model, so a bad file leaves it as it was
+        if tuple(v.shape) != (ws[k].out_features,):
+            raise ValueError(f"{k}: legacy bias has shape {tuple(v.shape)}, the layer needs ({ws[k].out_features},); the model is unchanged.")
     attach_spon(model, list(biases), space='output')
-    for k, v in biases.items():
-        s = spon_modules(model)[k]
-        if v.shape != s.vector.shape: raise ValueError(f"{k}: legacy bias has shape {tuple(v.shape)}, the layer needs {tuple(s.vector.shape)}.")
-        s.vector.data.copy_(v)
+    for k, v in biases.items(): spon_modules(model)[k].vector.data.copy_(v)
     return spon_modules(model)

@@ -4,63 +4,27 @@
 
 # %% ../nbs/05_train.ipynb #190dc8da
 from __future__ import annotations
-import contextlib, functools, math, time, warnings
+import contextlib, math, time, warnings
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+import pandas as pd
 from torch import nn
 from tqdm.auto import tqdm
+from transformers import get_cosine_schedule_with_warmup
 
 from .data import Blocks
-from .sparsify import sparse_linears, dense_mode, check_sparsity, atomic_write
+from .files import atomic_write
+from .sparsify import sparse_linears, dense_mode, check_sparsity
 from .spon import attach_spon, spon_modules, SPACES, SPONConfig
+from .divergence import final_hidden, compiled, kl_from_hidden, heldout_kl, logit_softcap
 
 # %% auto #0
-__all__ = ['DEFAULT_LR', 'final_hidden', 'kl_chunk', 'compiled', 'kl_from_hidden', 'TrainingArgs', 'dense_and_sparse_hidden',
-           'heldout_kl', 'SPONTrainer']
-
-# %% ../nbs/05_train.ipynb #5b4c1578
-def final_hidden(model:nn.Module, ids:torch.Tensor) -> torch.Tensor:
-    "The final (normed) hidden states of a causal LM, without computing logits."
-    return model.base_model(input_ids=ids, use_cache=False).last_hidden_state
-
-def kl_chunk(student:torch.Tensor, teacher:torch.Tensor, weight:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    "Summed KL(teacher || student) of the head's distributions over a chunk of positions, and its gradient `(q - p) W`."
-    ls = F.log_softmax(F.linear(student, weight).float(), -1)
-    lt = F.log_softmax(F.linear(teacher, weight).float(), -1)
-    pt = lt.exp()
-    return (pt * (lt - ls)).sum(), F.linear((ls.exp() - pt).to(weight.dtype), weight.t())
-
-@functools.cache
-def compiled(fn):
-    "`torch.compile(fn)` (static shapes), made once per function."
-    return torch.compile(fn, dynamic=False)
-
-class _ChunkedKL(torch.autograd.Function):
-    "Summed KL(teacher || student) over positions, chunked; the gradient is computed in the forward pass."
-    @staticmethod
-    def forward(ctx, student_h, teacher_h, weight, chunk, chunk_fn):
-        total, grads = 0.0, []
-        for sc, tc in zip(student_h.split(chunk), teacher_h.split(chunk)):
-            kl, grad = chunk_fn(sc, tc, weight)
-            total = total + kl; grads.append(grad)
-        ctx.save_for_backward(torch.cat(grads).to(student_h.dtype))
-        return total
-    @staticmethod
-    def backward(ctx, g):
-        (grad,) = ctx.saved_tensors
-        return g * grad, None, None, None, None
-
-def kl_from_hidden(student_h:torch.Tensor, teacher_h:torch.Tensor, head:nn.Linear, chunk:int=1024, compile:bool=False) -> torch.Tensor:
-    "Mean over positions of KL(teacher || student) of the LM-head distributions, chunked over positions."
-    if torch.is_grad_enabled() and head.weight.requires_grad:
-        raise ValueError("kl_from_hidden treats the LM head as frozen; set requires_grad=False on its weight.")
-    s, t = student_h.reshape(-1, student_h.shape[-1]), teacher_h.reshape(-1, teacher_h.shape[-1]).detach()
-    return _ChunkedKL.apply(s, t, head.weight, chunk, compiled(kl_chunk) if compile else kl_chunk) / s.shape[0]
+__all__ = ['DEFAULT_LR', 'TrainingArgs', 'SPONTrainer']
 
 # %% ../nbs/05_train.ipynb #51cfe081
-DEFAULT_LR = {'input': 1e-3, 'output': 1e-2}   # chosen on held-out KL: the sweep below and the allocation study
+DEFAULT_LR = {'input': 1e-3, 'output': 1e-2}   # per SPON space; chosen on held-out KL (see the reproduction page)
 
 @dataclass
 class TrainingArgs:
@@ -69,18 +33,18 @@ class TrainingArgs:
     lr: float|None = None         # None: DEFAULT_LR[space]
     max_steps: int = 300          # optimiser steps (the dataloader is cycled as needed)
     warmup_steps: int = 20        # linear warmup, then cosine decay to 0
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0     # AdamW weight decay on the SPON vectors
     grad_clip: float = 1.0        # max global grad norm (None: off)
-    eval_every: int = 25          # held-out KL every N steps
+    eval_every: int = 25          # held-out KL every N steps (and at the last step)
     patience: int = 4             # stop after this many evaluations without improvement
-    seed: int = 0
+    seed: int = 0                 # seeds torch's global RNG when training starts (`block_loader` shuffles with its own seed)
     kl_chunk: int = 1024          # positions per chunk of the vocabulary-sized softmax
     teacher_cache_tokens: int = 2**20  # keep the dense teacher's final hidden states for up to this many tokens (0: off)
     autocast: bool|None = None    # bf16 autocast (default: on CUDA)
     compile: bool = False         # torch.compile the student forward and the KL chunks (a one-off compile, then faster steps)
     log_every: int = 10           # read the loss back every N steps (metrics, progress bar, NaN check); each read waits for the GPU
     metrics_csv: str|None = None  # write the metrics here (atomically) when training ends
-    progress: bool = True
+    progress: bool = True         # show a progress bar
 
     def __post_init__(self):
         if self.space not in SPACES: raise ValueError(f"Unknown SPON space {self.space!r}; choose one of {SPACES}.")
@@ -89,27 +53,14 @@ class TrainingArgs:
             raise ValueError(f"eval_every and log_every count steps and must be at least 1, got {self.eval_every} and {self.log_every}.")
 
 # %% ../nbs/05_train.ipynb #2016e52b
-def dense_and_sparse_hidden(model:nn.Module, blocks:Blocks, batch_size:int=4, autocast:bool=False):
-    "For each batch of `blocks`: the token ids, the sparse model's and the dense teacher's final hidden states."
-    dev = next(model.parameters()).device
-    ctx = torch.autocast('cuda', torch.bfloat16) if autocast else contextlib.nullcontext()
-    for batch in blocks.ids.split(batch_size):
-        ids = batch.to(dev)
-        with ctx:
-            with dense_mode(model): t = final_hidden(model, ids)
-            yield ids, final_hidden(model, ids), t
-
-@torch.no_grad()
-def heldout_kl(model:nn.Module, blocks:Blocks, batch_size:int=4, chunk:int=1024, autocast:bool=False) -> float:
-    "Mean KL(dense || sparse) per position over `blocks`."
-    head, total, n = model.get_output_embeddings(), 0.0, 0
-    for ids, s, t in dense_and_sparse_hidden(model, blocks, batch_size, autocast):
-        total += kl_from_hidden(s, t, head, chunk).item() * ids.numel(); n += ids.numel()
-    return total / n
-
 class SPONTrainer:
     "Trains SPON vectors by KL distillation from the same model run dense."
-    def __init__(self, model:nn.Module, config:SPONConfig, sparsity:float, args:TrainingArgs|None=None):
+    def __init__(self,
+                 model:nn.Module, # a model whose wrappers already run sparse (`apply_thresholds`)
+                 config:SPONConfig, # where SPON goes (a subset of the sparsified sites)
+                 sparsity:float, # the sparsity the sites run at (checked against the wrappers)
+                 args:TrainingArgs|None=None, # optimisation settings (None: the defaults)
+                ):
         check_sparsity(sparsity)
         self.model, self.config, self.sparsity, self.args = model, config, sparsity, args or TrainingArgs()
         ws = sparse_linears(model)
@@ -129,11 +80,6 @@ class SPONTrainer:
         self.hidden = compiled(final_hidden) if self.args.compile else final_hidden
         self.history, self.teacher_cache = [], {}
 
-    def _lr_lambda(self, step):
-        a = self.args
-        if step < a.warmup_steps: return (step + 1) / a.warmup_steps
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - a.warmup_steps) / max(1, a.max_steps - a.warmup_steps))))
-
     def _teacher(self, batch:torch.Tensor, ids:torch.Tensor) -> torch.Tensor:
         "The dense model's final hidden states for a batch (`batch` on the CPU, `ids` on the device), cached by token ids."
         keys = [row.numpy().tobytes() for row in batch.cpu()]
@@ -151,15 +97,17 @@ class SPONTrainer:
         with torch.no_grad():
             for p, v in zip(self.params, snap): p.copy_(v)
 
-    def train(self, dataloader, eval_blocks:Blocks|None=None):
+    def train(self,
+              dataloader, # yields `[batch, tokens]` token ids; cycled until `max_steps`
+              eval_blocks:Blocks|None=None, # held-out blocks for early stopping (None: no evaluation)
+             ) -> pd.DataFrame:
         "Train on batches of token ids from `dataloader`; returns the metrics as a DataFrame."
-        import pandas as pd
         a, model = self.args, self.model
         torch.manual_seed(a.seed)
         opt = torch.optim.AdamW(self.params, lr=a.lr, weight_decay=a.weight_decay)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, self._lr_lambda)
+        sched = get_cosine_schedule_with_warmup(opt, a.warmup_steps, a.max_steps)
         ctx = (lambda: torch.autocast('cuda', torch.bfloat16)) if self.autocast else contextlib.nullcontext
-        head = model.get_output_embeddings()
+        head, softcap = model.get_output_embeddings(), logit_softcap(model)
         best_kl = start_kl = self._eval(eval_blocks); best, best_step, stale = self._snapshot(), 0, 0
         self.history = [dict(step=0, lr=0.0, train_kl=float('nan'), eval_kl=start_kl, seconds=0.0, tokens=0)]
         t0, tokens, step = time.perf_counter(), 0, 0
@@ -184,7 +132,7 @@ class SPONTrainer:
             ids = batch.pin_memory().to(self.device, non_blocking=True) if self.device.type == 'cuda' else batch.to(self.device)
             with ctx():
                 teacher = self._teacher(batch, ids)
-                loss = kl_from_hidden(self.hidden(model, ids), teacher, head, a.kl_chunk, compile=a.compile)
+                loss = kl_from_hidden(self.hidden(model, ids), teacher, head, a.kl_chunk, compile=a.compile, softcap=softcap)
             opt.zero_grad(set_to_none=True); loss.backward()
             if a.grad_clip: torch.nn.utils.clip_grad_norm_(self.params, a.grad_clip)
             lr = sched.get_last_lr()[0]
