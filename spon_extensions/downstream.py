@@ -277,7 +277,7 @@ class StudyParams:
 
 # %% ../nbs/13_downstream.ipynb #de1a2553
 STUDY_PRESETS = {'full': dict(limit=None, sweep_preset='full', sweep={}),
-                 'quick': dict(limit=10, sweep_preset='quick', sweep=dict(block_size=256, n_train_blocks=24, n_eval_blocks=8))}   # what each preset sets
+                 'quick': dict(limit=10, sweep_preset='quick', sweep=dict(block_size=256, n_train_blocks=40, heldout_tokens=4096, n_eval_blocks=8))}   # what each preset sets
 
 # %% ../nbs/13_downstream.ipynb #a9b41e94
 def study_params(preset:str='full', # 'full' or 'quick' (see above)
