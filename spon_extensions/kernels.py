@@ -62,7 +62,7 @@ def triton_available() -> bool:
     return True
 
 # %% ../nbs/11_kernels.ipynb #656d42da
-def kernel_supported(x:torch.Tensor, lin:FusedSparseLinear) -> bool:
+def kernel_supported(x:torch.Tensor, lin:nn.Module) -> bool:   # `lin`: a FusedSparseLinear (defined below)
     "Whether the Triton path runs this call: one token on a GPU, bf16/fp16, at most 3 projections, sizes the tiles divide."
     return (x.is_cuda and x.numel() == lin.in_features and x.dtype in (torch.bfloat16, torch.float16)
             and lin.wt.dtype == x.dtype and len(lin.sizes) <= 3 and math.gcd(*lin.sizes) % MIN_BLOCK_N == 0 and triton_available())

@@ -26,6 +26,8 @@ def report_notebook(nb:nbformat.NotebookNode # an executed notebook
     "A copy of `nb` for reading: hidden cells and stderr dropped, a table of contents after the title."
     nb = copy.deepcopy(nb)
     nb.cells = [c for c in nb.cells if not _hidden(c)]
+    for c in nb.cells[:1]:   # nbdev's front-matter options (`- code-fold: true`) under the title are for the docs site
+        if c.cell_type == 'markdown': c.source = re.sub(r'^- [\w-]+: .*\n?', '', c.source, flags=re.M).rstrip()
     for c in nb.cells:
         if c.cell_type == 'code': c.outputs = [o for o in c.outputs if not (o.output_type == 'stream' and o.name == 'stderr')]
     heads = [m for c in nb.cells if c.cell_type == 'markdown' for m in re.findall(r'^##\s+(.+)$', c.source, re.M)]
