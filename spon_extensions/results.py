@@ -99,7 +99,9 @@ class Run:
         try: return _identity(read_json(self.result_file).get('spec', {})) == _identity(self.spec)
         except ValueError: return False
 
-    def claim(self): return claim(self.lock_file)
+    def claim(self):
+        "A `with` block holding this unit's lock: yields False when another live process holds it."
+        return claim(self.lock_file)
 
     def start(self):
         "Clear what an interrupted attempt left and record the spec (call it inside `claim()`); not done until `finish`."
