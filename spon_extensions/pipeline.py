@@ -4,37 +4,45 @@
 
 # %% ../nbs/12_pipeline.ipynb #e9735da8
 from __future__ import annotations
-import functools, math, time, warnings
-from dataclasses import dataclass
+import functools, importlib.util, json, math, tempfile, time, warnings
+from dataclasses import dataclass, asdict, replace
+from importlib.metadata import version
+from pathlib import Path
 
+import pandas as pd
 import torch
 
 from .data import Blocks, load_blocks, split_blocks, sample_blocks, block_loader, resolve_bos
 from .models import PROJECTIONS, load_model, model_fingerprint
 from .sparsify import (check_sparsity, check_projections, Calibration, calibrate, apply_thresholds,
                                       uniform_plan, dense_mode, thresholds_fingerprint)
-from .spon import SPACES, remove_spon, save_spon
-from .allocation import load_configs, resolve_config
+from .spon import SPACES, remove_spon, save_spon, load_spon
+from .allocation import config_spec, needs_scores, resolve_config
 from .train import SPONTrainer, TrainingArgs, DEFAULT_LR
 from .divergence import agreement_with_dense
 from .evaluate import compute_perplexity, damage_recovered
-from .results import ExperimentManager, Aggregate, aggregate
+from .results import ExperimentManager, Run, Aggregate, aggregate, GROUP
+from .plots import TEAL
 
 # %% auto #0
-__all__ = ['PRESETS', 'SweepParams', 'as_list', 'scope_projections', 'scope_name', 'sweep_params', 'check_params', 'load_source',
-           'SweepData', 'split_heldout', 'sweep_data', 'cached_calibration', 'cached_baseline', 'run_spec',
-           'train_and_evaluate', 'Baselines', 'run_sweep']
+__all__ = ['PRESETS', 'EXECUTORS', 'SweepParams', 'as_list', 'scope_projections', 'scope_name', 'sweep_params', 'task_names',
+           'training_args', 'check_params', 'load_source', 'SweepData', 'split_heldout', 'sweep_data',
+           'cached_calibration', 'cached_baseline', 'downstream_fields', 'cached_downstream', 'run_spec',
+           'train_and_evaluate', 'Unit', 'sweep_units', 'Sweep', 'run_on_ray', 'run_sweep', 'task_scores']
 
 # %% ../nbs/12_pipeline.ipynb #93791449
 @dataclass
 class SweepParams:
     "Everything a sweep depends on."
     model: str = 'smollm2-135m'            # packaged name, HF id or folder, .gguf file, Ollama name
-    config: str|list = 'TOP-50'            # allocation config name(s)
+    config: str|list = 'TOP-50'            # allocation config name(s), named or parametric (`SITES-shapley-25`)
     sparsity: float|str|list = 0.5         # whole-model (or scope) sparsity level(s), each in [0, 1)
     scope: str|list = 'whole'              # 'whole' (all 7 projections) or the sparsified projections, e.g. 'down_proj'
     space: str = 'input'                   # SPON space: 'input' (the paper's alpha) or 'output' (beta)
-    steps: int = 300                       # SPON optimiser steps
+    steps: int = 300                       # SPON optimiser steps (when `tokens` is None)
+    tokens: int|None = None                # SPON training budget in tokens instead (None: `steps`)
+    loss: str = 'kl'                       # training loss: 'kl' (the paper's), 'reverse_kl', 'js' or 'kl+logit_l2'
+    logit_l2: float = TrainingArgs.logit_l2  # weight of the logit term of the 'kl+logit_l2' loss
     lr: float|str|list|None = None         # one or several learning rates, each its own variant (None: the space's default)
     seeds: int|str|list = 0                # training seeds (they set the order of training batches)
     train_data: str = 'wikitext-2:valid'   # calibration and SPON training text (a held-out part stops training early)
@@ -47,8 +55,13 @@ class SweepParams:
     heldout_fraction: float = 0.1          # of the training blocks, for early stopping and agreement (when heldout_tokens is None)
     heldout_tokens: int|None = None        # held-out tokens instead (whole blocks, rounded up): early stopping needs enough to beat its noise
     dtype: str = 'float32'                 # model weights' dtype (a torch dtype name)
-    scores_file: str|None = None           # for data-driven configs (CRITICAL-ONLY, SHAPLEY-GUIDED, CORNERSTONE)
+    tasks: str|list|None = None            # downstream tasks for every run and baseline: shipped names, lm-eval names or folders (None: none)
+    task_limit: int|float|None = None      # examples per task (a float below 1: a fraction; None: all)
+    scores_file: str|None = None           # for data-driven configs: a scores file, or a folder of them
     configs_yaml: str|None = None          # a user YAML that adds or overrides configs
+    pull: bool = False                     # pull an Ollama model missing from the local store
+    device_map: str|None = None            # 'auto': spread a model too large for one GPU over all of them
+    executor: str = 'local'                # 'local': the units one after another in this process; 'ray': a Ray task per unit
     output_dir: str = 'results/sweep'      # the experiment folder (created; several sweeps may share it)
     progress: bool = True
 
@@ -76,23 +89,50 @@ def sweep_params(preset:str='auto', **params) -> SweepParams:
     given = {k: v for k, v in params.items() if v is not None}
     return SweepParams(**{**PRESETS[preset], **given})
 
+# %% ../nbs/12_pipeline.ipynb #509497f7
+def task_names(tasks:str|list # shipped names (`piqa`, ...), lm-eval task names or folders of task YAMLs; comma-separated or a list
+              ) -> list[str]:
+    "The names `tasks` carry in results, resolved without a model: an unknown task is an error that lists the shipped ones."
+    from spon_extensions.downstream import resolve_tasks          # lm-eval loads only when a sweep asks for tasks
+    with tempfile.TemporaryDirectory() as work: return list(resolve_tasks(tasks, workdir=Path(work))[0].values())
+
+# %% ../nbs/12_pipeline.ipynb #be58319a
+def training_args(p:SweepParams, # the sweep
+                  lr:float, # the unit's learning rate
+                  seed:int=0, # the unit's seed
+                  metrics_csv:str|None=None # where the trainer writes its metrics
+                 ) -> TrainingArgs:
+    "The trainer's settings for a unit of `p`: budget (steps or tokens), loss, schedule; invalid settings fail here."
+    args = TrainingArgs(space=p.space, lr=lr, loss=p.loss, logit_l2=p.logit_l2, max_steps=p.steps, max_tokens=p.tokens,
+                        seed=seed, metrics_csv=metrics_csv, progress=p.progress)
+    steps = args.schedule(p.batch_size * p.block_size)[0]
+    return replace(args, warmup_steps=min(20, max(1, steps // 10)), eval_every=min(25, max(1, steps // 4)))
+
 # %% ../nbs/12_pipeline.ipynb #e595cfe1
+EXECUTORS = ('local', 'ray')   # where a sweep's units run
+
 def check_params(p:SweepParams) -> SweepParams:
     "Validate a sweep's parameters without loading anything heavy; the errors say what to change."
-    known = load_configs(p.configs_yaml)
-    if bad := [c for c in as_list(p.config) if c not in known]:
-        raise KeyError(f"Unknown config {bad[0]!r}; valid names: {', '.join(known)}.")
+    for c in as_list(p.config):
+        if (method := needs_scores(config_spec(c, p.configs_yaml))) and p.scores_file is None:
+            raise ValueError(f"Config {c!r} is data-driven ({method} scores): pass scores_file=... (a scores file or a folder of them; "
+                             "the allocation page gives the format).")
     for s in as_list(p.sparsity, float): check_sparsity(s)
     scope_projections(p.scope)
     if p.space not in SPACES: raise ValueError(f"Unknown SPON space {p.space!r}; choose one of {SPACES}.")
     if p.steps < 1: raise ValueError(f"steps must be at least 1, got {p.steps}.")
+    if p.tokens is not None and p.tokens < 1: raise ValueError(f"tokens must be at least 1 (or None: steps), got {p.tokens}.")
     if p.lr is not None and not all(lr > 0 for lr in as_list(p.lr, float)): raise ValueError(f"Learning rates must be positive, got {p.lr}.")
+    training_args(p, DEFAULT_LR[p.space])                               # the trainer checks loss and logit_l2
     if not 0 < p.heldout_fraction < 1: raise ValueError(f"heldout_fraction must lie in (0, 1), got {p.heldout_fraction}.")
     if p.heldout_tokens is not None and p.heldout_tokens < 1: raise ValueError(f"heldout_tokens must be at least 1 (or None: heldout_fraction), got {p.heldout_tokens}.")
     if str(p.bos).lower() not in ('auto', 'true', 'false'): raise ValueError(f"bos must be True, False or 'auto' (the tokenizer's convention), got {p.bos!r}.")
-    for c in as_list(p.config):
-        if 'scores' in str(known[c].get('layers', '')) and p.scores_file is None:
-            raise ValueError(f"Config {c!r} is data-driven: pass scores_file=... (per-layer scores as JSON; the allocation page gives the format).")
+    if p.task_limit is not None and not p.task_limit > 0:
+        raise ValueError(f"task_limit must be positive (examples per task, or a fraction below 1), got {p.task_limit!r}; None scores every example.")
+    if p.tasks: task_names(p.tasks)
+    if p.executor not in EXECUTORS: raise ValueError(f"Unknown executor {p.executor!r}; choose one of {EXECUTORS}.")
+    if p.executor == 'ray' and importlib.util.find_spec('ray') is None:
+        raise ImportError("executor='ray' needs Ray: pip install -e \".[ray]\" (or pip install ray).")
     as_list(p.seeds, int)
     return p
 
@@ -162,28 +202,44 @@ def cached_baseline(em:ExperimentManager, model, data:SweepData, batch_size:int,
     return em.cached('teal', dict(key, sparsity=sparsity, scope=scope_name(scope), thresholds=thresholds_fingerprint(model)),
                      lambda: _evaluate(model, data, batch_size))
 
+# %% ../nbs/12_pipeline.ipynb #5bda2d91
+def downstream_fields(model, tokenizer, p:SweepParams) -> dict:
+    "The live model's scores on the sweep's tasks as flat result fields (`acc/piqa`, `acc_stderr/piqa`, `n/piqa`, ...)."
+    from spon_extensions.downstream import evaluate_tasks, task_fields
+    return task_fields(evaluate_tasks(model, tokenizer, p.tasks, p.task_limit, p.batch_size))
+
+# %% ../nbs/12_pipeline.ipynb #77fb1de2
+def cached_downstream(em:ExperimentManager, model, tokenizer, p:SweepParams, sparsity:float|None=None) -> dict:
+    "Dense (`sparsity=None`) or TEAL downstream fields of the model as currently sparsified, computed once per key."
+    key = dict(model=model_fingerprint(model), dtype=str(next(model.parameters()).dtype), tasks=sorted(task_names(p.tasks)),
+               limit=p.task_limit, batch_size=p.batch_size, lm_eval=version('lm_eval'))
+    if sparsity is None:
+        def dense():
+            with dense_mode(model): return downstream_fields(model, tokenizer, p)
+        return em.cached('dense-tasks', key, dense)
+    return em.cached('teal-tasks', dict(key, sparsity=sparsity, scope=scope_name(p.scope), thresholds=thresholds_fingerprint(model)),
+                     lambda: downstream_fields(model, tokenizer, p))
+
 # %% ../nbs/12_pipeline.ipynb #9a008c77
 def run_spec(p:SweepParams, model, data:SweepData, config:str, sparsity:float, seed:int|None, lr:float|None) -> dict:
     "Everything a run's result depends on (its identity in the store)."
-    spon = config != 'BASELINE-TEAL'
+    spon = config != TEAL
     return dict(model=p.model, model_fingerprint=model_fingerprint(model), dtype=p.dtype,
                 train_data=data.train_desc, train_fingerprint=data.calibration.fingerprint(),
                 eval_data=data.eval_desc, eval_fingerprint=data.eval.fingerprint(), block_size=p.block_size,
                 sparsity=sparsity, scope=scope_name(p.scope), config=config, space=p.space if spon else '',
-                steps=p.steps if spon else 0, lr=lr if spon else 0.0, seed=seed if spon else None,
-                batch_size=p.batch_size if spon else None, configs_yaml=p.configs_yaml, scores_file=p.scores_file,
+                steps=training_args(p, lr).schedule(p.batch_size * p.block_size)[0] if spon else 0, lr=lr if spon else 0.0,
+                seed=seed if spon else None, batch_size=p.batch_size if spon else None, configs_yaml=p.configs_yaml, scores_file=p.scores_file,
                 **({'bos': True} if data.eval.bos else {}),                              # absent: no BOS, as in specs before it existed
-                **({'heldout_tokens': data.heldout.n_tokens} if p.heldout_tokens is not None else {}))
+                **({'heldout_tokens': data.heldout.n_tokens} if p.heldout_tokens is not None else {}),
+                **(dict(loss=p.loss, logit_l2=p.logit_l2 if 'logit_l2' in p.loss else None, tokens=p.tokens) if spon else {}))
 
 # %% ../nbs/12_pipeline.ipynb #92301ac5
-def train_and_evaluate(run, model, alloc, sparsity:float, seed:int, lr:float, p:SweepParams, data:SweepData,
+def train_and_evaluate(run:Run, model, alloc, sparsity:float, seed:int, lr:float, p:SweepParams, data:SweepData,
                        teacher_cache:dict) -> dict:
     "Train SPON for one unit on the TEAL model, evaluate it and save its checkpoint; returns the result."
     remove_spon(model)
-    args = TrainingArgs(space=p.space, lr=lr, max_steps=p.steps, warmup_steps=min(20, max(1, p.steps // 10)),
-                        eval_every=min(25, max(1, p.steps // 4)), seed=seed,
-                        metrics_csv=str(run.metrics_file), progress=p.progress)
-    trainer = SPONTrainer(model, alloc.spon_config, sparsity, args)
+    trainer = SPONTrainer(model, alloc.spon_config, sparsity, training_args(p, lr, seed, str(run.metrics_file)))
     trainer.teacher_cache = teacher_cache
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -199,59 +255,161 @@ def train_and_evaluate(run, model, alloc, sparsity:float, seed:int, lr:float, p:
                 steps_run=int(hist.step.max()), train_seconds=train_seconds, train_tokens=int(hist.tokens.max()),
                 warning=' '.join(str(w.message) for w in caught))
 
+# %% ../nbs/12_pipeline.ipynb #42321cec
+@dataclass(frozen=True)
+class Unit:
+    "One unit of a sweep: a config at a sparsity, learning rate and seed (TEAL: neither)."
+    config: str
+    sparsity: float
+    lr: float|None = None
+    seed: int|None = None
+    def __str__(self): return f"{self.config} s={self.sparsity:g}" + ('' if self.config == TEAL else f" lr {self.lr:g} seed {self.seed}")
+
+# %% ../nbs/12_pipeline.ipynb #68681f9d
+def sweep_units(p:SweepParams) -> list[Unit]:
+    "Every unit of `p`: per sparsity, the TEAL baseline, then each SPON config at each learning rate and seed."
+    lrs = as_list(p.lr, float) if p.lr is not None else [DEFAULT_LR[p.space]]
+    spon = [c for c in as_list(p.config) if config_spec(c, p.configs_yaml).get('spon', True)]
+    return [u for s in as_list(p.sparsity, float)
+            for u in [Unit(TEAL, s)] + [Unit(c, s, lr, seed) for c in spon for lr in lrs for seed in as_list(p.seeds, int)]]
+
 # %% ../nbs/12_pipeline.ipynb #6a701661
-class Baselines:
-    "The calibration and the dense baseline of a sweep, computed (or read from the cache) only when a unit needs them."
-    def __init__(self, em:ExperimentManager, model, data:SweepData, batch_size:int):
-        self.em, self.model, self.data, self.batch_size = em, model, data, batch_size
+class Sweep:
+    "A sweep in one process: model, data and store; baselines computed (or read from the cache) when a unit first needs them."
+    def __init__(self, p:SweepParams):
+        self.p = check_params(p)
+        self.model, self.tokenizer = load_model(p.model, dtype=getattr(torch, p.dtype), pull=p.pull, device_map=p.device_map)
+        self.em = ExperimentManager(p.output_dir)          # after the model: a model that fails to load leaves no folder behind
+        self.data = sweep_data(p, self.tokenizer)
+        self.tasks = task_names(p.tasks) if p.tasks else []
+        self.teacher_cache, self.sparsity = {}, None       # the sparsity the model's thresholds are set for
+        print(f"{p.model}: training on {self.data.train_desc}, evaluating on {self.data.eval_desc}, "
+              f"{'with' if self.data.eval.bos else 'without'} BOS; {self.data.heldout_desc}", flush=True)
+
     @functools.cached_property
-    def calibration(self) -> Calibration: return cached_calibration(self.em, self.model, self.data, self.batch_size)
+    def calibration(self) -> Calibration: return cached_calibration(self.em, self.model, self.data, self.p.batch_size)
     @functools.cached_property
-    def dense(self) -> dict: return cached_baseline(self.em, self.model, self.data, self.batch_size)
+    def dense(self) -> dict: return cached_baseline(self.em, self.model, self.data, self.p.batch_size)
+    @functools.cached_property
+    def dense_tasks(self) -> dict: return cached_downstream(self.em, self.model, self.tokenizer, self.p)
+
+    def run(self, u:Unit) -> Run: return self.em.run(run_spec(self.p, self.model, self.data, u.config, u.sparsity, u.seed, u.lr))
+
+    def complete(self, run:Run) -> bool:
+        "Finished, with every task of the sweep scored at its limit."
+        if not run.done: return False
+        res = run.result()
+        return not self.tasks or (res.get('task_limit') == self.p.task_limit and all(f'n/{t}' in res for t in self.tasks))
+
+    def with_tasks(self, result:dict, scores:dict) -> dict:
+        "`result` with the unit's task `scores` and the dense ones; fields scored at another limit are dropped."
+        if result.get('task_limit', self.p.task_limit) != self.p.task_limit: result = {k: v for k, v in result.items() if '/' not in k}
+        return {**result, **scores, **{f'dense/{k}': v for k, v in self.dense_tasks.items()}, 'task_limit': self.p.task_limit}
+
+    def teal(self, s:float) -> dict:
+        "Set the TEAL thresholds of sparsity `s`, record its TEAL run unless complete; returns the dense and TEAL perplexities."
+        if self.sparsity != s:
+            remove_spon(self.model)
+            apply_thresholds(self.model, self.calibration.thresholds(uniform_plan(self.model, s, scope_projections(self.p.scope))))
+            self.sparsity = s
+        teal = cached_baseline(self.em, self.model, self.data, self.p.batch_size, s, self.p.scope)
+        ppls = dict(dense_perplexity=self.dense['perplexity'], teal_perplexity=teal['perplexity'])
+        run = self.run(Unit(TEAL, s))
+        with run.claim() as mine:
+            if mine and not self.complete(run):
+                result = dict(teal, **ppls, n_params=0, relative_params=0.0, n_sites=0, damage_recovered=0.0)
+                if self.tasks: result = self.with_tasks(result, cached_downstream(self.em, self.model, self.tokenizer, self.p, s))
+                run.start(); run.finish(result)
+                print(f"s={s:g} {scope_name(self.p.scope)}: dense PPL {ppls['dense_perplexity']:.4f}, TEAL PPL {teal['perplexity']:.4f}", flush=True)
+        return ppls
+
+    def run_unit(self, u:Unit) -> dict|None:
+        "Do unit `u` unless it is complete or another process holds it; returns its result (None: another process has it)."
+        run = self.run(u)
+        if self.complete(run):
+            if u.config != TEAL: print(f"  {u}: already done ({run.id}), PPL {run.result()['perplexity']:.4f}", flush=True)
+            return run.result()
+        ppls = self.teal(u.sparsity)
+        if u.config == TEAL: return run.result() if run.done else None
+        with run.claim() as mine:
+            if not mine or self.complete(run):   # another process holds it, or finished it since we looked
+                print(f"  {u}: " + ('done by another process' if mine else f"taken by another process ({run.lock_file.read_text().strip()})"), flush=True)
+                return run.result() if mine else None
+            t0, trained = time.perf_counter(), not run.done
+            if trained:
+                run.start()
+                alloc = resolve_config(u.config, self.model, scope_projections(self.p.scope), self.p.scores_file, self.p.configs_yaml,
+                                       sparsity=u.sparsity, seed=u.seed, space=self.p.space)
+                result = train_and_evaluate(run, self.model, alloc, u.sparsity, u.seed, u.lr, self.p, self.data, self.teacher_cache)
+                result.update(ppls, damage_recovered=damage_recovered(result['perplexity'], ppls['teal_perplexity'], ppls['dense_perplexity']))
+            else: result = run.result()                   # trained before the sweep asked for its tasks
+            if self.tasks:
+                load_spon(self.model, run.checkpoint)
+                result = self.with_tasks(result, downstream_fields(self.model, self.tokenizer, self.p))
+                remove_spon(self.model)
+            run.finish(result)
+        print(f"  {u}: " + (f"PPL {result['perplexity']:.4f}, damage recovered {result['damage_recovered']:.3f}, "
+                            f"{result['n_params']:,} SPON parameters" if trained else f"tasks scored on its checkpoint ({run.id})")
+              + f", {time.perf_counter() - t0:.0f} s", flush=True)
+        return result
+
+# %% ../nbs/12_pipeline.ipynb #a555fa24
+@functools.lru_cache(maxsize=1)
+def _process_sweep(params:str) -> Sweep:
+    "This process's `Sweep` for the JSON of a `SweepParams` (one at a time: a new sweep frees the previous model)."
+    return Sweep(SweepParams(**json.loads(params)))
+
+def _run_unit(p:SweepParams, u:Unit) -> None:
+    "A Ray task: unit `u` of `p`, in this worker's `Sweep`."
+    _process_sweep(json.dumps(asdict(p), sort_keys=True)).run_unit(u)
+
+# %% ../nbs/12_pipeline.ipynb #eff7c1a2
+def run_on_ray(p:SweepParams, # the sweep; every unit becomes a Ray task
+               max_retries:int=3 # times Ray reruns a unit whose worker died
+              ) -> list[Unit]:
+    "Run the units of `p` as Ray tasks, one GPU each (one CPU without GPUs); returns the units that failed."
+    import ray
+    if not ray.is_initialized(): ray.init()                # RAY_ADDRESS: join that cluster; otherwise start a local one
+    gpu = ray.cluster_resources().get('GPU', 0) > 0
+    task = ray.remote(num_gpus=1 if gpu else 0, num_cpus=1, max_retries=max_retries,
+                      max_calls=0)(_run_unit)     # a worker keeps its model for the next unit (Ray's default for GPU tasks: a new worker each)
+    units = sweep_units(p)
+    refs = [task.remote(p, u) for u in units]
+    failed = []
+    for u, ref in zip(units, refs):
+        try: ray.get(ref)
+        except Exception as e: failed.append(u); print(f"  {u}: FAILED: {e}", flush=True)
+    return failed
 
 # %% ../nbs/12_pipeline.ipynb #59752706
 def run_sweep(p:SweepParams # the sweep's parameters (`sweep_params` applies a preset)
              ) -> Aggregate:
-    "Run every unit of `p` not already in its output folder and not claimed by another process, then aggregate the folder."
+    "Run every unit of `p` not already in its output folder and not claimed by another process, here or on Ray; then aggregate the folder."
     check_params(p)
-    configs, sparsities, seeds, projections = as_list(p.config), as_list(p.sparsity, float), as_list(p.seeds, int), scope_projections(p.scope)
     t0 = time.perf_counter()
-    model, tok = load_model(p.model, dtype=getattr(torch, p.dtype))   # before the folder: a model that fails leaves nothing behind
-    em = ExperimentManager(p.output_dir)
-    data = sweep_data(p, tok)
-    base, teacher_cache = Baselines(em, model, data, p.batch_size), {}
-    lrs = as_list(p.lr, float) if p.lr is not None else [DEFAULT_LR[p.space]]
-    print(f"{p.model}: training on {data.train_desc}, evaluating on {data.eval_desc}, {'with' if data.eval.bos else 'without'} BOS; "
-          f"{data.heldout_desc}", flush=True)
-    for s in sparsities:
-        teal_run = em.run(run_spec(p, model, data, 'BASELINE-TEAL', s, None, None))
-        units = [(c, a, lr, seed, em.run(run_spec(p, model, data, c, s, seed, lr)))
-                 for c in configs if (a := resolve_config(c, model, projections, p.scores_file, p.configs_yaml)).spon_config
-                 for lr in lrs for seed in seeds]
-        for c, _, lr, seed, run in units:
-            if run.done: print(f"  {c} s={s:g} lr {lr:g} seed {seed}: already done ({run.id}), PPL {run.result()['perplexity']:.4f}", flush=True)
-        todo = [u for u in units if not u[-1].done]
-        if teal_run.done and not todo: continue
-        remove_spon(model)
-        apply_thresholds(model, base.calibration.thresholds(uniform_plan(model, s, projections)))
-        teal = cached_baseline(em, model, data, p.batch_size, s, p.scope)
-        ppls = dict(dense_perplexity=base.dense['perplexity'], teal_perplexity=teal['perplexity'])
-        with teal_run.claim() as mine:
-            if mine and not teal_run.done:
-                teal_run.start(); teal_run.finish(dict(teal, **ppls, n_params=0, relative_params=0.0, n_sites=0, damage_recovered=0.0))
-        print(f"s={s:g} {scope_name(p.scope)}: dense PPL {ppls['dense_perplexity']:.4f}, TEAL PPL {teal['perplexity']:.4f}", flush=True)
-        for config, alloc, lr, seed, run in todo:
-            unit = f"{config} s={s:g} lr {lr:g} seed {seed}"
-            with run.claim() as mine:
-                if not mine or run.done:   # another process holds it, or finished it since we looked
-                    print(f"  {unit}: " + ('done by another process' if mine else f"taken by another process ({run.lock_file.read_text().strip()})"), flush=True)
-                    continue
-                run.start(); t1 = time.perf_counter()
-                res = train_and_evaluate(run, model, alloc, s, seed, lr, p, data, teacher_cache)
-                res.update(ppls, damage_recovered=damage_recovered(res['perplexity'], teal['perplexity'], ppls['dense_perplexity']))
-                run.finish(res)
-            print(f"  {unit}: PPL {res['perplexity']:.4f}, damage recovered {res['damage_recovered']:.3f}, "
-                  f"{alloc.n_params[p.space]:,} SPON parameters, {time.perf_counter() - t1:.0f} s", flush=True)
-    remove_spon(model)
+    if p.executor == 'ray':
+        if failed := run_on_ray(p): raise RuntimeError(f"{len(failed)} unit(s) failed on Ray: {', '.join(map(str, failed))}; see their errors above.")
+    else:
+        sweep = Sweep(p)
+        for u in sweep_units(p): sweep.run_unit(u)
+        remove_spon(sweep.model)
     print(f"sweep finished in {time.perf_counter() - t0:.0f} s", flush=True)
-    return aggregate(em)
+    return aggregate(ExperimentManager(p.output_dir))
+
+# %% ../nbs/12_pipeline.ipynb #cf7fdc4d
+def task_scores(summary:pd.DataFrame, # `Aggregate.summary` of a sweep run with tasks
+                limit:int|float|None=None # the `task_limit` to read scores at
+               ) -> pd.DataFrame:
+    "Long table of downstream scores at `limit`: dense (once per model, data and scope), TEAL and every SPON run; empty without tasks."
+    from spon_extensions.downstream import scores_from_fields, DENSE
+    if 'task_limit' not in summary: return pd.DataFrame()
+    runs = summary[summary.task_limit.isna() if limit is None else summary.task_limit == limit]
+    where, keep = ['model', 'eval_data', 'scope'], ['model', 'eval_data', 'scope', 'sparsity', 'config', 'lr', 'seed']
+    dense = (scores_from_fields(runs, 'dense', keep).drop_duplicates(where + ['task', 'metric'])
+             .assign(config=DENSE, sparsity=0.0, lr=math.nan, seed=pd.NA))
+    labelled = []
+    for _, g in pd.concat([dense, scores_from_fields(runs, keep=keep)], ignore_index=True).groupby(where, sort=False):
+        spon = ~g.config.isin([DENSE, TEAL])
+        variant = g.config.mask(spon & (g.lr[spon].nunique() > 1), g.config + ' lr ' + g.lr.map('{:g}'.format))
+        labelled.append(g.assign(variant=variant, state=variant.mask(spon & (g.seed[spon].nunique() > 1), variant + ' seed ' + g.seed.astype(str))))
+    return pd.concat(labelled, ignore_index=True) if labelled else pd.DataFrame()

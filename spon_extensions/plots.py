@@ -13,11 +13,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .files import atomic_write
+from .models import PROJECTIONS
 from .results import GROUP, Aggregate
 
 # %% auto #0
 __all__ = ['TEAL', 'save_figure', 'config_colors', 'plot_perplexity', 'plot_damage_recovered', 'plot_pareto',
-           'plot_training_curves', 'plot_all']
+           'plot_training_curves', 'plot_all', 'plot_layer_scores', 'plot_site_scores', 'plot_shapley_convergence',
+           'budget_family', 'plot_budget_curves']
 
 # %% ../nbs/10_plots.ipynb #3d1fe6c3
 TEAL = 'BASELINE-TEAL'   # the config under which the sweep records the TEAL baseline
@@ -137,3 +139,95 @@ def plot_all(agg:Aggregate,     # the aggregate of the experiment folder `root`
                 pareto=plot_pareto(agg.statistics, agg.frontier), training_curves=plot_training_curves(root, agg.summary))
     for name, fig in figs.items(): save_figure(fig, Path(root)/'figures', name)
     return figs
+
+# %% ../nbs/10_plots.ipynb #3ff91e68
+def _layer_totals(s) -> pd.Series:
+    "A `Scores`' values per layer (site scores summed over each layer's projections), by layer index."
+    keys = pd.Series(s.scores)
+    layer = keys.index.map(lambda k: k if isinstance(k, (int, np.integer)) else int(k.split('_')[1]))
+    return keys.groupby(layer).sum().sort_index()
+
+# %% ../nbs/10_plots.ipynb #d858957d
+def plot_layer_scores(scores:list, # `importance.Scores`, one per method
+                      ncols:int=3 # panels per row
+                     ) -> Figure:
+    "One panel per method: its scores per layer as bars (site scores summed per layer), ±1 standard error where sampled."
+    n = len(scores); nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, min(n, ncols), figsize=(4.2 * min(n, ncols), 3.0 * nrows), squeeze=False, layout='constrained')
+    for ax, s in zip(axes.flat, scores):
+        totals = _layer_totals(s)
+        err = None
+        if s.stderr is not None and s.unit == 'layer': err = pd.Series(s.stderr).reindex(totals.index).to_numpy()
+        ax.bar(totals.index, totals.to_numpy(), yerr=err, capsize=2, color='tab:blue')
+        ax.set_title(f"{s.method} ({s.unit}{', summed per layer' if s.unit == 'site' else ''})", fontsize='medium')
+        ax.set_xlabel('layer')
+    for ax in list(axes.flat)[n:]: ax.set_visible(False)
+    fig.suptitle('Importance per layer (higher is more important; each panel has its own units)')
+    return fig
+
+# %% ../nbs/10_plots.ipynb #9bd42d26
+def plot_site_scores(scores:list, # site-unit `importance.Scores`
+                    ) -> Figure:
+    "One heat map per method: projections (rows) by layers (columns), coloured by score."
+    fig, axes = plt.subplots(len(scores), 1, figsize=(10, 2.2 * len(scores) + 0.4), squeeze=False, layout='constrained')
+    for ax, s in zip(axes[:, 0], scores):
+        if s.unit != 'site': raise ValueError(f"plot_site_scores needs site scores; {s.method} scores are per {s.unit}.")
+        cells = pd.Series(s.scores)
+        layers = sorted({int(k.split('_')[1]) for k in cells.index})
+        grid = np.full((len(PROJECTIONS), len(layers)), np.nan)
+        for k, v in cells.items():
+            _, i, proj = k.split('_', 2); grid[PROJECTIONS.index(proj), layers.index(int(i))] = v
+        im = ax.imshow(grid, aspect='auto', cmap='viridis', interpolation='nearest')
+        ax.set_yticks(range(len(PROJECTIONS)), PROJECTIONS, fontsize='small')
+        ax.set_xticks(range(len(layers)), layers, fontsize='x-small')
+        ax.set_title(s.method, fontsize='medium'); fig.colorbar(im, ax=ax, pad=0.01)
+    axes[-1, 0].set_xlabel('layer')
+    return fig
+
+# %% ../nbs/10_plots.ipynb #a51e9feb
+def plot_shapley_convergence(s, # sampled Shapley `importance.Scores` (with `details['trace']`)
+                             top:int=6 # how many players to draw (the largest final values)
+                            ) -> Figure:
+    "Estimate ±1 standard error of the top players against the number of permutations sampled."
+    trace = s.details.get('trace') or []
+    if not trace: raise ValueError(f"These {s.method} scores carry no sampling trace (exact, or made without one); nothing to plot.")
+    fig, ax = plt.subplots(figsize=(7, 4), layout='constrained')
+    perms = np.array([t['permutations'] for t in trace])
+    for p in s.ranking()[:top]:
+        key = str(p)
+        est = np.array([t['values'][key] if key in t['values'] else t['values'][p] for t in trace], dtype=float)
+        se = np.array([t['stderr'][key] if key in t['stderr'] else t['stderr'][p] for t in trace], dtype=float)
+        line, = ax.plot(perms, est, marker='.', label=str(p))
+        ax.fill_between(perms, est - se, est + se, color=line.get_color(), alpha=0.2)
+    ax.set_xlabel('permutations sampled'); ax.set_ylabel('Shapley value')
+    ax.set_title(f"{s.method} ({s.unit}): convergence of the top {min(top, len(s.scores))}")
+    ax.legend(fontsize='small', ncols=2)
+    return fig
+
+# %% ../nbs/10_plots.ipynb #05eef27c
+def budget_family(config:str) -> tuple[str, float|None]:
+    "A config's family and budget: `SITES-gradient-10` -> (`SITES-gradient`, 0.10); a named config -> (its name, None)."
+    head, _, tail = config.rpartition('-')
+    try: return (head, float(tail) / 100) if head and (head.startswith(('SITES-', 'LAYERS-', 'RANDOM-'))) else (config, None)
+    except ValueError: return config, None
+
+# %% ../nbs/10_plots.ipynb #a76ccad1
+def plot_budget_curves(stats:pd.DataFrame, # `Aggregate.statistics` of a budget study
+                       reference:str='UNIF-ALL' # the config whose damage recovered is the target
+                      ) -> Figure:
+    "Per group: damage recovered against relative SPON parameters, a line per budget family, a point per named config."
+    def draw(ax, rows):
+        spon = rows[rows.config != TEAL].assign(family=lambda d: d.config.map(lambda c: budget_family(c)[0]))
+        colors = config_colors(sorted(spon.family.unique()))
+        for family, g in spon.groupby('family', sort=True):
+            g = g.sort_values('relative_params')
+            err = [g.dr_mean - g.dr_lo, g.dr_hi - g.dr_mean] if g.n_seeds.max() > 1 else None
+            bars = ax.errorbar(g.relative_params, g.dr_mean, yerr=err, marker='o', capsize=3, color=colors[family], label=family,
+                               ls='-' if len(g) > 1 else 'none')
+            bars.lines[0].set_gid(family)
+        if (ref := spon[spon.config == reference]).size:
+            ax.axhline(ref.dr_mean.iloc[0], color='k', ls=':', label=f'{reference}')
+            ax.axhline(0.95 * ref.dr_mean.iloc[0], color='grey', ls=':', label=f'95% of {reference}')
+        ax.set_xscale('log')
+    return _panels(stats, draw, 'damage recovered (higher is better)', "SPON parameters (fraction of UNIF-ALL's, log scale)",
+                   title='How much damage each SPON budget recovers')

@@ -74,20 +74,36 @@ def remove_spon(model:nn.Module # a model with SparseLinear wrappers
 # %% ../nbs/03_spon.ipynb #b0535beb
 @dataclass
 class SPONConfig:
-    "Where SPON vectors go: layers (a boolean mask; None = all) and projections."
+    "Where SPON vectors go: layers (a boolean mask; None = all) and projections, or an explicit list of sites."
     name: str = 'UNIF-ALL'                    # the config's name
     layer_mask: list[bool]|None = None        # one entry per layer: SPON there or not (None: every layer)
     modules: tuple[str, ...] = PROJECTIONS    # the projections that get SPON
+    site_keys: tuple[str, ...]|None = None    # explicit sites (`layer_{i}_{projection}`), instead of a mask and projections
+
+    def __post_init__(self):
+        if self.site_keys is None: return
+        if isinstance(self.site_keys, str): raise TypeError(f"Config {self.name!r}: site_keys must be a list of site keys, not the string {self.site_keys!r}.")
+        self.site_keys = tuple(self.site_keys)
+        if self.layer_mask is not None or tuple(self.modules) != PROJECTIONS:
+            raise ValueError(f"Config {self.name!r} names its sites explicitly; leave layer_mask and modules at their defaults.")
 
     def sites(self,
-              model:nn.Module # the model the mask is resolved against
+              model:nn.Module # the model the config is resolved against
              ) -> list[str]:
-        "The site keys this config selects in `model`."
+        "The site keys this config selects in `model`, in site order."
+        all_sites = linear_sites(model)
+        if self.site_keys is not None:
+            known = {s.key for s in all_sites}
+            if unknown := [k for k in self.site_keys if k not in known]:
+                raise KeyError(f"Config {self.name!r} names sites this model does not have: {unknown[:5]}; its sites are "
+                               f"layer_{{i}}_{{projection}} for i < {model.config.num_hidden_layers} and projection in {PROJECTIONS}.")
+            chosen = set(self.site_keys)
+            return [s.key for s in all_sites if s.key in chosen]
         mods = check_projections(self.modules)
         n = model.config.num_hidden_layers
         if self.layer_mask is not None and len(self.layer_mask) != n:
             raise ValueError(f"Config {self.name!r} has a layer mask of length {len(self.layer_mask)}, but the model has {n} layers.")
-        return [s.key for s in linear_sites(model) if s.name in mods and (self.layer_mask is None or self.layer_mask[s.layer])]
+        return [s.key for s in all_sites if s.name in mods and (self.layer_mask is None or self.layer_mask[s.layer])]
 
 # %% ../nbs/03_spon.ipynb #9456c789
 @torch.no_grad()

@@ -1,0 +1,81 @@
+"""The budget study: how few SPON parameters reach UNIF-ALL's damage recovered, when importance scores choose the sites?
+
+SmolLM2-135M (the packaged default), the sweep's `full` preset. For each sparsity: importance scores on the sweep's
+held-out text (`spon_extensions.importance.score_model`, the code behind `nbs/22_importance.ipynb`), written to
+`<out>/scores`; then one sweep over UNIF-ALL, the hand-picked ATTN-ONLY and HYBRID-OD, the data-driven CRITICAL-ONLY,
+and `SITES-<method>-<percent>` and the seeded `RANDOM-SITES-<percent>` control at each budget, into `<out>/sweep`.
+Workers share the folder: each unit is claimed by one process, so N workers split the units and a rerun resumes.
+
+    python scripts/budget_study.py --out results/budget-study --workers 12
+    python scripts/budget_study.py --out results/budget-study --methods gradient,sensitivity --budgets 5,10,25 --seeds 0
+    python scripts/budget_study.py --out results/budget-study --aggregate          # tables only
+
+`nbs/28_budget_study.ipynb` reads the folder.
+"""
+import argparse, os, subprocess, sys, time
+from pathlib import Path
+
+p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+p.add_argument('--out', default='results/budget-study')
+p.add_argument('--model', default='smollm2-135m')
+p.add_argument('--sparsities', default='0.5,0.6')
+p.add_argument('--seeds', default='0,1,2')
+p.add_argument('--methods', default='gradient,sensitivity', help='site-scoring methods whose budgets are trained')
+p.add_argument('--score-methods', default='leave-one-out,cornerstone,sensitivity,gradient', help='scores computed (and reported)')
+p.add_argument('--score-tokens', type=int, default=None, help='held-out tokens the scores are measured on (default: all)')
+p.add_argument('--budgets', default='5,10,25,50', help='percent of UNIF-ALL parameters')
+p.add_argument('--hand-picked', default='UNIF-ALL,ATTN-ONLY,HYBRID-OD,CRITICAL-ONLY')
+p.add_argument('--preset', default='full')
+p.add_argument('--workers', type=int, default=1, help='processes training units at once (they claim units from the shared folder)')
+p.add_argument('--param', action='append', default=[], help='another sweep parameter, key=value (e.g. lr=0.001)')
+p.add_argument('--stage', default='all', help='all, scores, train or aggregate')
+p.add_argument('--aggregate', action='store_true', help='only aggregate the folder')
+a = p.parse_args()
+
+import yaml
+from spon_extensions.pipeline import sweep_params, run_sweep, as_list
+from spon_extensions.results import ExperimentManager, aggregate
+
+out = Path(a.out); sparsities = as_list(a.sparsities, float)
+extra = {k: yaml.safe_load(v) for k, v in (kv.split('=', 1) for kv in a.param)}
+configs = as_list(a.hand_picked) + [f"{kind}-{b}" for b in as_list(a.budgets)
+                                    for kind in [f"SITES-{m}" for m in as_list(a.methods)] + ['RANDOM-SITES']]
+stage = 'aggregate' if a.aggregate else a.stage
+t0 = time.perf_counter()
+
+def spawn(args, name, env=None):
+    "This script again with `args`, logging to `<out>/logs/<name>.log`."
+    (out/'logs').mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen([sys.executable, *sys.argv, *args], stdout=open(out/'logs'/f'{name}.log', 'w'), stderr=subprocess.STDOUT,
+                            env=dict(os.environ, BUDGET_WORKER='1', OMP_NUM_THREADS='1', **(env or {})))
+
+if stage in ('all', 'scores'):
+    if a.workers > 1 and len(sparsities) > 1 and not os.environ.get('BUDGET_WORKER'):   # one process per sparsity
+        for s, proc in [(s, spawn(['--stage', 'scores', '--sparsities', str(s)], f'scores-s{s:g}')) for s in sparsities]:
+            proc.wait(); print(f"{time.perf_counter() - t0:5.0f} s  scores at s = {s:g}: exit {proc.returncode}", flush=True)
+    else:
+        from spon_extensions.importance import score_model
+        for s in sparsities:
+            for name, sc in score_model(a.model, a.score_methods, out/'scores', s, units=('site', 'layer'), heldout_tokens=a.score_tokens,
+                                        preset=a.preset, sweep=extra).items():
+                print(f"{time.perf_counter() - t0:5.0f} s  {name}: {sc.n_evaluations} evaluations, {sc.seconds:.1f} s; top {sc.ranking()[:5]}", flush=True)
+    if os.environ.get('BUDGET_WORKER') and stage == 'scores': sys.exit()
+
+if stage in ('all', 'train'):
+    params = dict(model=a.model, config=configs, sparsity=sparsities, seeds=a.seeds, scores_file=str(out/'scores'),
+                  output_dir=str(out/'sweep'), progress=False, **extra)
+    if a.workers > 1 and not os.environ.get('BUDGET_WORKER'):
+        ExperimentManager(out/'sweep')
+        procs = [spawn(['--stage', 'train'], f'worker{i}') for i in range(a.workers)]
+        for i, proc in enumerate(procs):
+            proc.wait(); print(f"{time.perf_counter() - t0:5.0f} s  worker {i} exited with {proc.returncode}", flush=True)
+    else:
+        run_sweep(sweep_params(a.preset, **params))
+    if os.environ.get('BUDGET_WORKER'): sys.exit()
+
+agg = aggregate(ExperimentManager(out/'sweep'))
+cols = [c for c in ('sparsity', 'config', 'n_seeds', 'relative_params', 'ppl_mean', 'dr_mean', 'dr_lo', 'dr_hi', 'share_of_ref_mean') if c in agg.statistics]
+import pandas as pd
+pd.set_option('display.width', 200); pd.set_option('display.max_rows', 200)
+print(agg.statistics[cols].sort_values(['sparsity', 'relative_params']).round(4).to_string(index=False))
+print(f"budget study: {time.perf_counter() - t0:.0f} s", flush=True)
