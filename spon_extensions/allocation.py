@@ -57,7 +57,7 @@ def _parametric_spec(name:str) -> dict|None:
     random_order, method, unit, percent = m[1] is not None, m[3], m[2][:-1].lower(), float(m[4])
     rank = {'random': True} if random_order else {'scores': method}
     order = 'a seeded random order' if random_order else f'the order of their {method} scores'
-    return {'sites': {**rank, 'budget': percent / 100, 'unit': unit},
+    return {'sites': {**rank, 'budget': round(percent / 100, 12), 'unit': unit},   # round: 2.8 / 100 is 0.027999...
             'description': f"SPON on {unit}s in {order}, within {percent:g}% of UNIF-ALL's SPON parameters"}
 
 # %% ../nbs/04_allocation.ipynb #a1c0e007

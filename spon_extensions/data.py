@@ -11,6 +11,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
+from .models import input_device
+
 # %% auto #0
 __all__ = ['DATA_ENV', 'WIKITEXT', 'SPLITS', 'BOS_CHOICES', 'data_dir', 'raw_file_rows', 'wikitext_rows', 'load_text', 'Blocks',
            'tokenize', 'tokenizer_adds_bos', 'resolve_bos', 'make_blocks', 'split_blocks', 'sample_blocks',
@@ -214,7 +216,7 @@ def generate_text(model, # a causal LM (dense: switch sparse wrappers off first)
                  ) -> list[str]:
     "Texts sampled from the dense model, starting from BOS (or EOS when there is no BOS), reproducible by seed."
     start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
-    device = next(model.parameters()).device
+    device = input_device(model)
     prompt = torch.full((n_samples, 1), start, dtype=torch.long, device=device)
     torch.manual_seed(seed)
     out = model.generate(prompt, attention_mask=torch.ones_like(prompt), do_sample=True, temperature=temperature,

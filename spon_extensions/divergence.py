@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Blocks
+from .models import input_device
 from .sparsify import dense_mode
 
 # %% auto #0
@@ -98,7 +99,8 @@ def loss_from_hidden(student_h:torch.Tensor, # the student's final hidden states
     if loss not in LOSSES: raise ValueError(f"Unknown loss {loss!r}; choose one of {LOSSES}.")
     if torch.is_grad_enabled() and head.weight.requires_grad:
         raise ValueError("The losses treat the LM head as frozen; set requires_grad=False on its weight.")
-    s, t = student_h.reshape(-1, student_h.shape[-1]), teacher_h.reshape(-1, teacher_h.shape[-1]).detach()
+    dev = head.weight.device   # a model spread over GPUs may end on another device than its LM head's
+    s, t = student_h.to(dev).reshape(-1, student_h.shape[-1]), teacher_h.to(dev).reshape(-1, teacher_h.shape[-1]).detach()
     fn = compiled(loss_chunk) if compile else loss_chunk
     return _ChunkedLoss.apply(s, t, head.weight, chunk, fn, softcap, loss, logit_l2) / s.shape[0]
 
@@ -120,7 +122,7 @@ def dense_and_sparse_hidden(model:nn.Module, # the sparse model (its wrappers sw
                             autocast:bool=False # bf16 autocast (CUDA)
                            ):
     "For each batch of `blocks`: the token ids, the sparse model's and the dense teacher's final hidden states."
-    dev = next(model.parameters()).device
+    dev = input_device(model)
     ctx = torch.autocast('cuda', torch.bfloat16) if autocast else contextlib.nullcontext()
     for batch in blocks.ids.split(batch_size):
         ids = batch.to(dev)

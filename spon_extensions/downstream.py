@@ -23,7 +23,7 @@ from lm_eval.tasks import TaskManager
 
 from .data import DATA_ENV, data_dir as find_data_dir
 from .files import sha256_file, write_json, read_json
-from .models import load_model, default_device, default_dtype, model_fingerprint
+from .models import load_model, default_device, default_dtype, model_fingerprint, input_device
 from .sparsify import apply_thresholds, uniform_plan, thresholds_fingerprint
 from .evaluate import damage_recovered
 from .spon import load_spon
@@ -103,12 +103,12 @@ def resolve_tasks(tasks:str|list[str], # names, comma-separated or a list: shipp
 # %% ../nbs/13_downstream.ipynb #bd6dc9df
 @contextlib.contextmanager
 def _quiet():
-    "lm-eval's and datasets' logging down to errors, and their prints swallowed, for the duration."
+    "lm-eval's and datasets' logging down to errors, and their prints and progress bars (stdout, stderr) swallowed, for the duration."
     loggers = [logging.getLogger(n) for n in ('lm_eval', 'lm-eval', 'datasets')]
     levels = [l.level for l in loggers]
     for l in loggers: l.setLevel(logging.ERROR)
     try:
-        with contextlib.redirect_stdout(io.StringIO()): yield
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()): yield
     finally:
         for l, level in zip(loggers, levels): l.setLevel(level)
 
@@ -134,9 +134,9 @@ def evaluate_tasks(model:nn.Module, # a causal LM as it is now: dense, TEAL-spar
     param = next(model.parameters())
     with tempfile.TemporaryDirectory() as work:
         names, include, registry = resolve_tasks(tasks, data_dir, Path(work))
-        lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size, device=str(param.device), softmax_dtype=torch.float32)
         t0 = time.perf_counter()
         with _quiet():
+            lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size, device=str(param.device), softmax_dtype=torch.float32)
             out = simple_evaluate(lm, tasks=list(names), num_fewshot=num_fewshot, limit=limit, bootstrap_iters=bootstrap_iters,
                                   task_manager=TaskManager(include_path=[str(p) for p in include] or None, include_defaults=registry),
                                   random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed,
@@ -276,8 +276,9 @@ class StudyParams:
     sweep: dict = field(default_factory=dict)     # other sweep parameters (block_size, steps, n_train_blocks, ...)
 
 # %% ../nbs/13_downstream.ipynb #de1a2553
-STUDY_PRESETS = {'full': dict(limit=None, sweep_preset='full', sweep={}),
-                 'quick': dict(limit=10, sweep_preset='quick', sweep=dict(block_size=256, n_train_blocks=40, heldout_tokens=4096, n_eval_blocks=8))}   # what each preset sets
+STUDY_PRESETS = {'full': dict(sparsities='0.5,0.6', limit=None, sweep_preset='full', sweep={}),
+                 'quick': dict(sparsities='0.5', limit=10, sweep_preset='quick',   # one sparsity: a CPU preview within 15 minutes
+                               sweep=dict(block_size=256, n_train_blocks=40, heldout_tokens=4096, n_eval_blocks=8))}
 
 # %% ../nbs/13_downstream.ipynb #a9b41e94
 def study_params(preset:str='full', # 'full' or 'quick' (see above)
@@ -345,7 +346,7 @@ def evaluate_state(sp:StudyParams, # the study
                       checkpoint_sha256=sha256_file(run.checkpoint), n_params=res['n_params'], relative_params=res['relative_params'],
                       wikitext_perplexity=res['perplexity'], teal_perplexity=res['teal_perplexity'],
                       dense_perplexity=res['dense_perplexity'], perplexity_data=data.eval_desc, spon_warning=res.get('warning', ''))
-    device = next(model.parameters()).device
+    device = input_device(model)
     model.to(getattr(torch, sp.eval_dtype) if sp.eval_dtype else default_dtype(device))
     scores = evaluate_tasks(model, tok, sp.tasks, sp.limit, sp.batch_size or (32 if device.type == 'cuda' else 8))
     record.update({k: v for k, v in scores.attrs.items() if k != 'model'}, environment=environment(), scores=scores.to_dict('records'))

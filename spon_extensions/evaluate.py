@@ -13,6 +13,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import Blocks, block_loader
+from .models import input_device
 
 # %% auto #0
 __all__ = ['PerplexityResult', 'compute_perplexity', 'compute_perplexity_strided', 'damage_recovered']
@@ -53,7 +54,7 @@ def compute_perplexity(model:nn.Module, # a causal LM (dense, sparse or with SPO
     "Perplexity over every predicted token of non-overlapping blocks (`Blocks`, or a DataLoader of `[B, L]` ids)."
     blocks = data if isinstance(data, Blocks) else None
     loader = block_loader(blocks, batch_size) if blocks is not None else data
-    dev = next(model.parameters()).device
+    dev = input_device(model)
     total, n, L = 0.0, 0, None
     for batch in tqdm(loader, desc='perplexity', disable=not progress):
         s, c = _nll_sum(model, batch.to(dev))
@@ -74,7 +75,7 @@ def compute_perplexity_strided(model:nn.Module, # a causal LM
                               ) -> PerplexityResult:
     "Perplexity of a 1-D token stream with a sliding window, scoring each token once with at least `window - stride` context."
     if not 0 < stride <= window: raise ValueError(f"Need 0 < stride <= window, got stride {stride}, window {window}.")
-    dev = next(model.parameters()).device
+    dev = input_device(model)
     total, n, scored_to = 0.0, 0, 1
     for start in tqdm(range(0, max(1, len(ids) - 1), stride), desc='strided perplexity', disable=not progress):
         chunk = ids[start:start + window]

@@ -17,7 +17,7 @@ from torch.nn.utils import parametrize
 
 from .data import Blocks, sample_blocks
 from .files import write_json, read_json
-from .models import PROJECTIONS, decoder_layers, linear_sites, model_fingerprint, check_model, load_model
+from .models import PROJECTIONS, decoder_layers, linear_sites, model_fingerprint, check_model, load_model, input_device
 from .sparsify import SparseLinear, sparse_linears, dense_mode, apply_thresholds, uniform_plan
 from .spon import attach_spon, spon_modules, load_spon
 from .divergence import final_hidden, kl_from_hidden, logit_softcap
@@ -245,7 +245,7 @@ def skip_layers(model:nn.Module, # a causal LM
     layers = sorted(set(layers))
     if bad := [i for i in layers if not 0 <= i < len(all_layers)]:
         raise IndexError(f"Layers {bad} do not exist; the model has layers 0..{len(all_layers) - 1}.")
-    def identity(hidden_states, *args, **kwargs): return hidden_states
+    def identity(hidden_states, *args, **kwargs): return hidden_states   # a bare tensor, as decoder layers return since transformers 4.54
     saved = {i: vars(all_layers[i]).get('forward') for i in layers}   # an instance-level forward someone else set, if any
     for i in layers: all_layers[i].forward = identity
     try: yield model
@@ -320,7 +320,7 @@ class TeacherCache:
                  batch_size:int=4, # blocks per forward pass
                  chunk:int=1024 # positions per chunk of the vocabulary-sized softmax
                 ):
-        dev = next(model.parameters()).device
+        dev = input_device(model)
         self.model, self.chunk, self.n_positions = model, chunk, blocks.n_tokens
         self.head, self.softcap = model.get_output_embeddings(), logit_softcap(model)
         with torch.no_grad(), dense_mode(model):
@@ -501,7 +501,7 @@ def gradient_scores(model:nn.Module, # a sparse model (thresholds applied); trai
 # %% ../nbs/07_importance.ipynb #dd98c67b
 def _use_exact(n_players:int, n_permutations:int|None) -> bool:
     "Whether exact Shapley costs no more evaluations than sampling `n_permutations` permutations of `n_players` could."
-    return n_permutations is None or 2 ** n_players <= n_permutations * n_players
+    return n_permutations is None or (n_players <= MAX_EXACT_PLAYERS and 2 ** n_players <= n_permutations * n_players)
 
 # %% ../nbs/07_importance.ipynb #c76d48cf
 def compute_scores(method:str, # a key of `METHODS`

@@ -17,7 +17,7 @@ from scipy import stats as sps
 from torch import nn
 
 from .data import Blocks, make_blocks, tokenize, data_dir, wikitext_rows
-from .models import decoder_layers
+from .models import decoder_layers, input_device
 from .sparsify import sparse_linears, dense_mode
 from .spon import spon_modules, attach_spon, remove_spon
 from .divergence import agreement_with_dense
@@ -137,6 +137,9 @@ def record_activations(model:nn.Module, # a model with SparseLinear wrappers, in
         raise ValueError(f"Blocks of {blocks.block_size} tokens leave nothing after skipping {skip_first} positions; use longer blocks.")
     ws = sparse_linears(model)
     if not ws: raise RuntimeError("The model has no SparseLinear wrappers; apply thresholds first (apply_thresholds).")
+    if any(w.mode == 'topk' for w in ws.values()):
+        raise ValueError("record_activations measures what each site's threshold removes, and this model is in top-k mode; "
+                         "calibrate and apply_thresholds first.")
     owner = {k: _input_owner(k) if _input_owner(k) in ws else k for k in ws}
     inputs = {o: ActivationMoments() for o in set(owner.values())}
     removed, persistent, counts = {}, {}, {}
@@ -155,7 +158,7 @@ def record_activations(model:nn.Module, # a model with SparseLinear wrappers, in
         return f
     handles = [w.register_forward_pre_hook(site_hook(k)) for k, w in ws.items()]
     handles += [l.register_forward_hook(layer_hook(i)) for i, l in enumerate(decoder_layers(model))]
-    dev = next(model.parameters()).device
+    dev = input_device(model)
     try:
         for batch in blocks.ids.split(batch_size): model(batch.to(dev), use_cache=False)
     finally:
@@ -291,7 +294,7 @@ def layer_drift(model:nn.Module, # a sparsified model in the state to compare wi
         def f(mod, args, out): outs[i] = (out[0] if isinstance(out, tuple) else out)[:, skip_first:]
         return f
     handles = [l.register_forward_hook(hook(i)) for i, l in enumerate(layers)]
-    dev = next(model.parameters()).device
+    dev = input_device(model)
     try:
         for batch in blocks.ids.split(batch_size):
             with dense_mode(model): model(batch.to(dev), use_cache=False)
@@ -475,7 +478,7 @@ def residual_activations(model:nn.Module, # a causal LM, in the state to record
         def f(mod, args, out): kept[i].append((out[0] if isinstance(out, tuple) else out)[:, skip_first:].float().reshape(-1, out[0].shape[-1] if isinstance(out, tuple) else out.shape[-1]))
         return f
     handles = [dls[i].register_forward_hook(hook(i)) for i in layers]
-    dev = next(model.parameters()).device
+    dev = input_device(model)
     try:
         for batch in blocks.ids.split(batch_size): model(batch.to(dev), use_cache=False)
     finally:

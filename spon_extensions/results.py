@@ -247,6 +247,16 @@ def _reference_runs(summary:pd.DataFrame, key:dict, reference:str) -> pd.DataFra
     same_lr = ref[ref.lr == key['lr']]
     return same_lr if len(same_lr) or ref.lr.nunique() != 1 else ref
 
+def _check_one_run_per_seed(g:pd.DataFrame, key:dict):
+    "A table line pools seeds alone: two of its runs with one seed differ in a setting the line does not show."
+    seeds = g.seed.dropna()
+    if not seeds.duplicated().any(): return
+    s = seeds[seeds.duplicated()].iloc[0]
+    ids = list(g.run_id[g.seed == s]) if 'run_id' in g else []
+    line = f"{key['config']} (lr {key['lr']:g}, {key['steps']} steps, sparsity {key['sparsity']:g})"
+    raise ValueError(f"{line} has {len(ids) or 'several'} runs with seed {s} ({', '.join(ids)}): they differ in a setting the tables do not separate (the loss, the token "
+                     "budget, ...); aggregate such runs from separate output folders.")
+
 def seed_statistics(summary:pd.DataFrame, # one row per run (`ExperimentManager.results`)
                     level:float=0.95, # confidence level of every interval
                     reference:str='UNIF-ALL' # the config whose improvement over TEAL the others are a share of
@@ -254,7 +264,7 @@ def seed_statistics(summary:pd.DataFrame, # one row per run (`ExperimentManager.
     "Per group and variant: perplexity and damage recovered over seeds, and paired comparisons with TEAL and `reference`."
     rows = []
     for keys, g in summary.groupby(GROUP + VARIANT, sort=True, dropna=False):
-        key = dict(zip(GROUP + VARIANT, keys))
+        key = dict(zip(GROUP + VARIANT, keys)); _check_one_run_per_seed(g, key)
         ppl, dr = mean_interval(g.perplexity, level), mean_interval(g.damage_recovered, level)
         d_teal = mean_interval(g.perplexity - g.teal_perplexity, level)
         row = dict(key, n_seeds=ppl['n'], n_params=int(g.n_params.iloc[0]), relative_params=float(g.relative_params.iloc[0]),

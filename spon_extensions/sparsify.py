@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .data import Blocks
 from .files import save_safetensors, load_safetensors
-from .models import PROJECTIONS, decoder_layers, linear_sites, model_fingerprint, check_model
+from .models import PROJECTIONS, decoder_layers, linear_sites, model_fingerprint, check_model, input_device
 
 # %% auto #0
 __all__ = ['MODES', 'PREFILL_POLICIES', 'STAGES', 'check_sparsity', 'magnitude_sparsify', 'SparseLinear', 'sparse_linears',
@@ -271,8 +271,6 @@ def run_until_stop(model:nn.Module, # the model
     except StopForward: pass
 
 # %% ../nbs/02_sparsify.ipynb #1a3c98b9
-def _device(model): return next(model.parameters()).device
-
 @torch.no_grad()
 def layer_inputs(model:nn.Module, # the model
                  blocks:Blocks, # the token blocks to run
@@ -290,7 +288,7 @@ def layer_inputs(model:nn.Module, # the model
         return f
     handles = [l.register_forward_pre_hook(grab(i), with_kwargs=True) for i, l in enumerate(layers)]
     try:
-        for batch in blocks.ids.split(batch_size): run_until_stop(model, batch.to(_device(model)))
+        for batch in blocks.ids.split(batch_size): run_until_stop(model, batch.to(input_device(model)))
     finally:
         for h in handles: h.remove()
     return captured
@@ -382,7 +380,7 @@ def calibrate(model:nn.Module, # the model (wrappers, if any, run dense while re
     keys = [s.key for s in linear_sites(model)]
     with dense_mode(model), recording(model, keys, stop_after=keys[-1]) as stats:
         for batch in tqdm(blocks.ids.split(batch_size), desc='calibrating', disable=not progress):
-            run_until_stop(model, batch.to(_device(model)))
+            run_until_stop(model, batch.to(input_device(model)))
     return Calibration(stats, model_fingerprint(model), blocks.fingerprint(), blocks.n_tokens, model.config.name_or_path)
 
 # %% ../nbs/02_sparsify.ipynb #6e7532f5
@@ -437,7 +435,7 @@ def measure_sparsity(model:nn.Module, # a model with sparse wrappers
     for w in ws.values(): w.zero_count = [0, 0]
     try:
         for batch in tqdm(blocks.ids.split(batch_size), desc='measuring', disable=not progress):
-            model(batch.to(_device(model)), use_cache=False)
+            model(batch.to(input_device(model)), use_cache=False)
         rows = [dict(site=k, layer=int(k.split('_')[1]), projection=k.split('_', 2)[2], target=w.sparsity,
                      realised=w.zero_count[0] / w.zero_count[1]) for k, w in ws.items()]
     finally:

@@ -16,6 +16,7 @@ from transformers import get_cosine_schedule_with_warmup
 
 from .data import Blocks
 from .files import atomic_write
+from .models import input_device
 from .sparsify import sparse_linears, dense_mode, check_sparsity
 from .spon import attach_spon, spon_modules, SPACES, SPONConfig
 from .divergence import final_hidden, compiled, loss_from_hidden, blockwise_agreement, logit_softcap, LOSSES
@@ -122,7 +123,7 @@ class SPONTrainer:
         self.spon = attach_spon(model, self.keys, self.args.space) if not spon_modules(model) else spon_modules(model)
         self.params = [s.vector for s in self.spon.values()]
         for p in self.params: p.requires_grad_(True)
-        self.device = next(model.parameters()).device
+        self.device = input_device(model)
         self.autocast = self.args.autocast if self.args.autocast is not None else self.device.type == 'cuda'
         self.hidden = compiled(final_hidden) if self.args.compile else final_hidden
         self.history, self.teacher_cache = [], {}
