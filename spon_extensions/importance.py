@@ -17,7 +17,7 @@ from torch.nn.utils import parametrize
 
 from .data import Blocks, sample_blocks
 from .files import write_json, read_json
-from .models import PROJECTIONS, decoder_layers, linear_sites, model_fingerprint, check_model, load_model, input_device
+from .models import PROJECTIONS, decoder_layers, linear_sites, model_fingerprint, check_model, input_device
 from .sparsify import SparseLinear, sparse_linears, dense_mode, apply_thresholds, uniform_plan
 from .spon import attach_spon, spon_modules, load_spon
 from .divergence import final_hidden, kl_from_hidden, logit_softcap
@@ -546,23 +546,21 @@ def score_model(spec:str, # the model, as `load_model` takes it
                 force:bool=False # recompute files that exist
                ) -> dict[str, Scores]:
     "Compute, or read back, the scores files of `methods` for one model at one sparsity; returns them by file name."
-    from spon_extensions.pipeline import sweep_params, sweep_data, cached_calibration, run_sweep, run_spec
-    from spon_extensions.results import ExperimentManager
-    from spon_extensions.train import DEFAULT_LR
+    from spon_extensions.pipeline import sweep_params, sweep_units, Sweep
     methods = [m.strip() for m in methods.split(',')] if isinstance(methods, str) else list(methods)
     if bad := [m for m in methods if m not in METHODS]: raise KeyError(f"Unknown method(s) {bad}; choose from {list(METHODS)}.")
     jobs = [(m, u) for m in methods for u in (['layer'] if m in DENSE_METHODS else [shapley_unit] if m == 'spon-shapley' else list(units))]
     out = Path(output_dir)
     p = sweep_params(preset, model=spec, config='UNIF-ALL', sparsity=sparsity, seeds=0, output_dir=str(out/'sweep'), progress=False,
                      **(sweep or {}))
-    model, tok = load_model(p.model, dtype=getattr(torch, p.dtype))
+    runner = Sweep(p)   # the model, its data and store: loaded once, for the scores and for training UNIF-ALL alike
+    model = runner.model
     done = {n: Scores.load(out/n, model) for m, u in jobs if not force and (out/(n := scores_file_name(m, u, sparsity))).exists()}
     todo = [(m, u) for m, u in jobs if scores_file_name(m, u, sparsity) not in done]
     if not todo: return done
-    data, em = sweep_data(p, tok), ExperimentManager(p.output_dir)
-    held = data.heldout
+    held = runner.data.heldout
     if heldout_tokens and heldout_tokens < held.n_tokens: held = sample_blocks(held, math.ceil(heldout_tokens / held.block_size), seed=0)
-    calib = cached_calibration(em, model, data, p.batch_size)
+    calib = runner.calibration
     kw, loo = dict(n_permutations=n_permutations, tolerance=tolerance, batch_size=max(1, p.batch_size // 2)), None
     def run(m, u):
         nonlocal loo
@@ -574,8 +572,9 @@ def score_model(spec:str, # the model, as `load_model` takes it
     for m, u in [j for j in todo if j[0] not in DENSE_METHODS + SPON_METHODS]: run(m, u)
     if spon := [j for j in todo if j[0] in SPON_METHODS]:
         if checkpoint is None:
-            run_sweep(p)
-            checkpoint = em.run(run_spec(p, model, data, 'UNIF-ALL', sparsity, 0, DEFAULT_LR[p.space])).checkpoint
+            unit = next(u for u in sweep_units(p) if u.config == 'UNIF-ALL')   # at the sweep's (first) learning rate
+            runner.run_unit(unit)
+            checkpoint = runner.run(unit).checkpoint
         load_spon(model, checkpoint)
         for m, u in spon: run(m, u)
     return done

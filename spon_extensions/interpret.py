@@ -5,7 +5,6 @@
 # %% ../nbs/08_interpret.ipynb #683c0943
 from __future__ import annotations
 import json, math, sys, sysconfig
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from .models import decoder_layers, input_device
 from .sparsify import sparse_linears, dense_mode
 from .spon import spon_modules, attach_spon, remove_spon
 from .divergence import agreement_with_dense
+from .importance import spon_only
 from .evaluate import compute_perplexity, damage_recovered
 
 # %% auto #0
@@ -126,6 +126,8 @@ def _input_owner(key:str) -> str:
     layer, proj = key.rsplit('_', 2)[0], '_'.join(key.rsplit('_', 2)[1:])
     return f"{layer}_{SHARED_INPUTS.get(proj, proj)}"
 
+def _hidden(out): return out[0] if isinstance(out, tuple) else out   # a decoder layer's output hidden states, tensor or tuple
+
 @torch.no_grad()
 def record_activations(model:nn.Module, # a model with SparseLinear wrappers, in the state to record (dense, TEAL, SPON)
                        blocks:Blocks, # the text
@@ -154,7 +156,7 @@ def record_activations(model:nn.Module, # a model with SparseLinear wrappers, in
             counts[key] = counts.get(key, 0) + len(x)
         return f
     def layer_hook(i):
-        def f(mod, args, out): residual[i].update((out[0] if isinstance(out, tuple) else out)[:, skip_first:])
+        def f(mod, args, out): residual[i].update(_hidden(out)[:, skip_first:])
         return f
     handles = [w.register_forward_pre_hook(site_hook(k)) for k, w in ws.items()]
     handles += [l.register_forward_hook(layer_hook(i)) for i, l in enumerate(decoder_layers(model))]
@@ -229,16 +231,10 @@ def mean_compensation_vectors(model:nn.Module, # a sparsified model (its SPON, i
     return {k: stats.removed[k].float() for k in ws}
 
 # %% ../nbs/08_interpret.ipynb #9e2733e5
-@contextmanager
 def spon_off(model:nn.Module # a model with (or without) SPON vectors
             ):
-    "Run the `with` block as plain TEAL: every SPON vector is detached and restored afterwards."
-    ws = sparse_linears(model)
-    saved = {k: w.spon for k, w in ws.items()}
-    for w in ws.values(): w.spon = None
-    try: yield model
-    finally:
-        for k, w in ws.items(): w.spon = saved[k]
+    "Run the `with` block as plain TEAL: every SPON vector is detached and restored afterwards (`spon_only` of none)."
+    return spon_only(model, ())
 
 # %% ../nbs/08_interpret.ipynb #54dd557a
 def attach_vectors(model:nn.Module, # a sparsified model
@@ -291,7 +287,7 @@ def layer_drift(model:nn.Module, # a sparsified model in the state to compare wi
     layers, outs = decoder_layers(model), {}
     stats = [DriftStats() for _ in layers]
     def hook(i):
-        def f(mod, args, out): outs[i] = (out[0] if isinstance(out, tuple) else out)[:, skip_first:]
+        def f(mod, args, out): outs[i] = _hidden(out)[:, skip_first:]
         return f
     handles = [l.register_forward_hook(hook(i)) for i, l in enumerate(layers)]
     dev = input_device(model)
@@ -475,7 +471,7 @@ def residual_activations(model:nn.Module, # a causal LM, in the state to record
     "The output hidden states of `layers` (float32, on the model's device) for every token, and the (block, position) of each row."
     dls, kept = decoder_layers(model), {i: [] for i in layers}
     def hook(i):
-        def f(mod, args, out): kept[i].append((out[0] if isinstance(out, tuple) else out)[:, skip_first:].float().reshape(-1, out[0].shape[-1] if isinstance(out, tuple) else out.shape[-1]))
+        def f(mod, args, out): kept[i].append(_hidden(out)[:, skip_first:].float().flatten(0, 1))
         return f
     handles = [dls[i].register_forward_hook(hook(i)) for i in layers]
     dev = input_device(model)
