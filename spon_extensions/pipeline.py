@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_pipeline.ipynb #e9735da8
 from __future__ import annotations
-import functools, importlib.util, json, math, tempfile, time, warnings
+import functools, importlib.util, json, math, os, subprocess, sys, tempfile, time, warnings
 from dataclasses import dataclass, asdict, replace
 from importlib.metadata import version
 from pathlib import Path
@@ -28,7 +28,7 @@ from .plots import TEAL
 __all__ = ['PRESETS', 'EXECUTORS', 'SweepParams', 'as_list', 'scope_projections', 'scope_name', 'sweep_params', 'task_names',
            'training_args', 'check_params', 'load_source', 'SweepData', 'split_heldout', 'sweep_data',
            'cached_calibration', 'cached_baseline', 'downstream_fields', 'cached_downstream', 'run_spec',
-           'train_and_evaluate', 'Unit', 'sweep_units', 'Sweep', 'run_on_ray', 'run_sweep', 'task_scores']
+           'train_and_evaluate', 'Unit', 'sweep_units', 'Sweep', 'run_on_ray', 'run_sweep', 'task_scores', 'run_sweeps']
 
 # %% ../nbs/12_pipeline.ipynb #93791449
 @dataclass
@@ -413,3 +413,25 @@ def task_scores(summary:pd.DataFrame, # `Aggregate.summary` of a sweep run with 
         variant = g.config.mask(spon & (g.lr[spon].nunique() > 1), g.config + ' lr ' + g.lr.map('{:g}'.format))
         labelled.append(g.assign(variant=variant, state=variant.mask(spon & (g.seed[spon].nunique() > 1), variant + ' seed ' + g.seed.astype(str))))
     return pd.concat(labelled, ignore_index=True) if labelled else pd.DataFrame()
+
+# %% ../nbs/12_pipeline.ipynb #110b1e60
+def _run_sweeps_json(sweeps:str):
+    "A worker of `run_sweeps`: every sweep of the JSON list, in order."
+    for p in json.loads(sweeps): run_sweep(SweepParams(**p))
+
+def run_sweeps(params:list[SweepParams], # sweeps whose units are shared out (in one folder or several)
+               workers:int=1 # processes taking units at once; 1: these sweeps in this process, one after another
+              ) -> list[Aggregate]:
+    "Run the sweeps `params` here or in `workers` processes that share out their units; the aggregate of each."
+    if workers <= 1: return [run_sweep(p) for p in params]
+    job = json.dumps([asdict(check_params(p)) for p in params])
+    env = {**os.environ, 'OMP_NUM_THREADS': str(max(1, (os.cpu_count() or 1) // workers))}
+    code = f"from spon_extensions.pipeline import _run_sweeps_json; _run_sweeps_json({job!r})"
+    procs = [subprocess.Popen([sys.executable, '-c', code], env=env) for _ in range(workers)]
+    try: codes = [pr.wait() for pr in procs]
+    finally:
+        for pr in procs: pr.kill() if pr.poll() is None else None
+    if failed := [i for i, c in enumerate(codes) if c]:
+        raise RuntimeError(f"{len(failed)} of {workers} workers failed (exit codes {[codes[i] for i in failed]}); see their output above. "
+                           "Finished units are kept: run again to resume.")
+    return [aggregate(ExperimentManager(p.output_dir)) for p in params]

@@ -280,13 +280,15 @@ def seed_statistics(summary:pd.DataFrame, # one row per run (`ExperimentManager.
     return pd.DataFrame(rows)
 
 # %% ../nbs/09_results.ipynb #5450ab48
-def best_learning_rate(summary:pd.DataFrame # one row per run, with `heldout_kl_best`
+def best_learning_rate(summary:pd.DataFrame, # one row per run, with `heldout_kl_best`
+                       seeds:list[int]|None=None # the seeds whose runs choose the rate (None: every seed)
                       ) -> pd.DataFrame:
     "The runs of the learning rate with the lowest mean held-out KL per group, config, space and steps (TEAL rows kept)."
     by = GROUP + ['config', 'space', 'steps']
     spon = summary[summary.config != 'BASELINE-TEAL']
     if spon.empty: return summary
-    best = spon.groupby(by + ['lr'], dropna=False).heldout_kl_best.mean().groupby(level=by, dropna=False).idxmin()
+    judges = spon if seeds is None else spon[spon.seed.isin(seeds)]
+    best = judges.groupby(by + ['lr'], dropna=False).heldout_kl_best.mean().groupby(level=by, dropna=False).idxmin()
     keep = pd.MultiIndex.from_tuples(best.tolist(), names=by + ['lr'])
     chosen = spon.set_index(by + ['lr']).index.isin(keep)
     return pd.concat([summary[summary.config == 'BASELINE-TEAL'], spon[chosen]]).sort_index()
@@ -375,8 +377,10 @@ def aggregate(em:ExperimentManager, reference:str='UNIF-ALL') -> Aggregate:
     return Aggregate(summary, stats, frontier)
 
 # %% ../nbs/09_results.ipynb #a4798f88
-def best_lr_aggregate(agg:Aggregate, reference:str='UNIF-ALL') -> Aggregate:
+def best_lr_aggregate(agg:Aggregate, reference:str='UNIF-ALL',
+                      seeds:list[int]|None=None # the seeds whose runs choose the rate (None: every seed)
+                     ) -> Aggregate:
     "`agg` restricted to each config's learning rate with the lowest held-out KL, with statistics and frontiers redone."
-    summary = best_learning_rate(agg.summary)
+    summary = best_learning_rate(agg.summary, seeds)
     stats = seed_statistics(summary, reference=reference)
     return Aggregate(summary, stats, compute_pareto_frontier(stats))
