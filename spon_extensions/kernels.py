@@ -169,7 +169,8 @@ class GEMVScratch:
 
 # %% ../nbs/11_kernels.ipynb #17cdc3f8
 def sparse_gemv(x:torch.Tensor, # one token's input, `in_features` elements, bf16 or fp16, on the GPU
-                lin:FusedSparseLinear # the fused weights, biases and thresholds
+                lin:FusedSparseLinear, # the fused weights, biases and thresholds
+                config:tuple|None=None # one of `GEMV_CONFIGS`, launched directly instead of autotuning (Triton's interpreter needs one)
                ) -> torch.Tensor:
     "`y = W S(x) + b'` for every projection of `lin` at batch 1, reading only the weight rows of surviving inputs."
     import triton
@@ -179,8 +180,11 @@ def sparse_gemv(x:torch.Tensor, # one token's input, `in_features` elements, bf1
     ends = [sum(sizes[:i+1]) for i in range(len(sizes) - 1)] + [N] * (3 - len(sizes))
     y = torch.empty(x.shape[:-1] + (N,), dtype=x.dtype, device=x.device)
     compact_kernel()[(len(sizes),)](x, lin.thresholds, s.idx, s.vals, s.counts, K, BLOCK=min(triton.next_power_of_2(K), 16384), num_warps=8)
-    grid = lambda meta: (N // meta['BLOCK_N'], meta['SPLIT_K'])
-    gather_gemv_kernel()[grid](lin.wt, s.idx, s.vals, s.counts, lin.bias, s.partials, s.tickets, y, K, N, ends[0], ends[1], math.gcd(*sizes))
+    args = (lin.wt, s.idx, s.vals, s.counts, lin.bias, s.partials, s.tickets, y, K, N, ends[0], ends[1], math.gcd(*sizes))
+    if config is None: gather_gemv_kernel()[lambda meta: (N // meta['BLOCK_N'], meta['SPLIT_K'])](*args)
+    else:
+        (bn, bk, sk, w) = config
+        gather_gemv_kernel().fn[(N // bn, sk)](*args, BLOCK_N=bn, BLOCK_K=bk, SPLIT_K=sk, num_warps=w)
     return y
 
 # %% ../nbs/11_kernels.ipynb #9573baa5

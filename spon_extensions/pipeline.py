@@ -430,7 +430,8 @@ def run_sweeps(params:list[SweepParams], # sweeps whose units are shared out (in
     procs = [subprocess.Popen([sys.executable, '-c', code], env=env) for _ in range(workers)]
     try: codes = [pr.wait() for pr in procs]
     finally:
-        for pr in procs: pr.kill() if pr.poll() is None else None
+        for pr in procs:
+            if pr.poll() is None: pr.kill()
     if failed := [i for i, c in enumerate(codes) if c]:
         raise RuntimeError(f"{len(failed)} of {workers} workers failed (exit codes {[codes[i] for i in failed]}); see their output above. "
                            "Finished units are kept: run again to resume.")
