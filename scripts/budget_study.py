@@ -4,15 +4,18 @@ SmolLM2-135M (the packaged default), the sweep's `full` preset. For each sparsit
 held-out text (`spon_extensions.importance.score_model`, the code behind `nbs/22_importance.ipynb`), written to
 `<out>/scores`; then one sweep over UNIF-ALL, the hand-picked ATTN-ONLY and HYBRID-OD, the data-driven CRITICAL-ONLY,
 and `SITES-<method>-<percent>` and the seeded `RANDOM-SITES-<percent>` control at each budget, into `<out>/sweep`.
-Workers share the folder: each unit is claimed by one process, so N workers split the units and a rerun resumes.
+Each config's learning rate is chosen on held-out KL: every rate of `--lrs` runs on the `--lr-seeds`, the other seeds
+then run at each config's best rate (`results.best_learning_rate`). Workers share the folder
+(`pipeline.run_sweeps`): each unit is claimed by one process, so N workers split the units and a rerun resumes.
 
-    python scripts/budget_study.py --out results/budget-study --workers 12
+    python scripts/budget_study.py --out results/budget-study --workers 8
     python scripts/budget_study.py --out results/budget-study --methods gradient,sensitivity --budgets 5,10,25 --seeds 0
     python scripts/budget_study.py --out results/budget-study --aggregate          # tables only
 
 `nbs/28_budget_study.ipynb` reads the folder.
 """
 import argparse, os, subprocess, sys, time
+from dataclasses import replace
 from pathlib import Path
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -26,6 +29,8 @@ p.add_argument('--score-tokens', type=int, default=None, help='held-out tokens t
 p.add_argument('--budgets', default='5,10,25,50', help='percent of UNIF-ALL parameters')
 p.add_argument('--hand-picked', default='UNIF-ALL,ATTN-ONLY,HYBRID-OD,CRITICAL-ONLY')
 p.add_argument('--preset', default='full')
+p.add_argument('--lrs', default='0.001,0.01', help='learning rates tried on --lr-seeds')
+p.add_argument('--lr-seeds', default='0', help='the seeds that run every rate of --lrs; the others run at each config\'s best')
 p.add_argument('--workers', type=int, default=1, help='processes training units at once (they claim units from the shared folder)')
 p.add_argument('--param', action='append', default=[], help='another sweep parameter, key=value (e.g. lr=0.001)')
 p.add_argument('--stage', default='all', help='all, scores, train or aggregate')
@@ -33,8 +38,8 @@ p.add_argument('--aggregate', action='store_true', help='only aggregate the fold
 a = p.parse_args()
 
 import yaml
-from spon_extensions.pipeline import sweep_params, run_sweep, as_list
-from spon_extensions.results import ExperimentManager, aggregate
+from spon_extensions.pipeline import sweep_params, run_sweeps, as_list
+from spon_extensions.results import ExperimentManager, aggregate, best_learning_rate
 
 out = Path(a.out); sparsities = as_list(a.sparsities, float)
 extra = {k: yaml.safe_load(v) for k, v in (kv.split('=', 1) for kv in a.param)}
@@ -62,16 +67,14 @@ if stage in ('all', 'scores'):
     if os.environ.get('BUDGET_WORKER') and stage == 'scores': sys.exit()
 
 if stage in ('all', 'train'):
-    params = dict(model=a.model, config=configs, sparsity=sparsities, seeds=a.seeds, scores_file=str(out/'scores'),
-                  output_dir=str(out/'sweep'), progress=False, **extra)
-    if a.workers > 1 and not os.environ.get('BUDGET_WORKER'):
-        ExperimentManager(out/'sweep')
-        procs = [spawn(['--stage', 'train'], f'worker{i}') for i in range(a.workers)]
-        for i, proc in enumerate(procs):
-            proc.wait(); print(f"{time.perf_counter() - t0:5.0f} s  worker {i} exited with {proc.returncode}", flush=True)
-    else:
-        run_sweep(sweep_params(a.preset, **params))
-    if os.environ.get('BUDGET_WORKER'): sys.exit()
+    base = sweep_params(a.preset, model=a.model, config=configs, scores_file=str(out/'scores'), output_dir=str(out/'sweep'), progress=False, **extra)
+    judges = as_list(a.lr_seeds, int); rest = [sd for sd in as_list(a.seeds, int) if sd not in judges]
+    grid = run_sweeps([replace(base, sparsity=s, seeds=a.lr_seeds, lr=a.lrs) for s in sparsities], a.workers)
+    print(f"{time.perf_counter() - t0:5.0f} s  learning-rate grid {a.lrs} on seeds {judges}: done", flush=True)
+    if rest:
+        chosen = best_learning_rate(grid[-1].summary, judges).query("config != 'BASELINE-TEAL'").groupby(['sparsity', 'lr']).config.unique()
+        for (s, lr), cs in chosen.items(): print(f"        s = {s:g}, lr {lr:g}: {', '.join(cs)}", flush=True)
+        run_sweeps([replace(base, sparsity=s, config=','.join(cs), lr=str(lr), seeds=','.join(map(str, rest))) for (s, lr), cs in chosen.items()], a.workers)
 
 agg = aggregate(ExperimentManager(out/'sweep'))
 cols = [c for c in ('sparsity', 'config', 'n_seeds', 'relative_params', 'ppl_mean', 'dr_mean', 'dr_lo', 'dr_hi', 'share_of_ref_mean') if c in agg.statistics]
