@@ -32,17 +32,20 @@ p.add_argument('--preset', default='full')
 p.add_argument('--lrs', default='0.001,0.01', help='learning rates tried on --lr-seeds')
 p.add_argument('--lr-seeds', default='0', help='the seeds that run every rate of --lrs; the others run at each config\'s best')
 p.add_argument('--workers', type=int, default=1, help='processes training units at once (they claim units from the shared folder)')
-p.add_argument('--param', action='append', default=[], help='another sweep parameter, key=value (e.g. lr=0.001)')
+p.add_argument('--param', action='append', default=[], help='another sweep parameter, key=value (e.g. tokens=4915200)')
 p.add_argument('--stage', default='all', help='all, scores, train or aggregate')
 p.add_argument('--aggregate', action='store_true', help='only aggregate the folder')
 a = p.parse_args()
 
 import yaml
 from spon_extensions.pipeline import sweep_params, run_sweeps, as_list
-from spon_extensions.results import ExperimentManager, aggregate, best_learning_rate
+from spon_extensions.results import ExperimentManager, aggregate, best_learning_rate, best_lr_aggregate
 
 out = Path(a.out); sparsities = as_list(a.sparsities, float)
 extra = {k: yaml.safe_load(v) for k, v in (kv.split('=', 1) for kv in a.param)}
+judges = as_list(a.lr_seeds, int); rest = [sd for sd in as_list(a.seeds, int) if sd not in judges]
+if not set(judges) <= set(as_list(a.seeds, int)): p.error(f"--lr-seeds {a.lr_seeds} must be among --seeds {a.seeds}")
+if 'lr' in extra: p.error('give learning rates with --lrs, not --param lr=...')
 configs = as_list(a.hand_picked) + [f"{kind}-{b}" for b in as_list(a.budgets)
                                     for kind in [f"SITES-{m}" for m in as_list(a.methods)] + ['RANDOM-SITES']]
 stage = 'aggregate' if a.aggregate else a.stage
@@ -68,7 +71,6 @@ if stage in ('all', 'scores'):
 
 if stage in ('all', 'train'):
     base = sweep_params(a.preset, model=a.model, config=configs, scores_file=str(out/'scores'), output_dir=str(out/'sweep'), progress=False, **extra)
-    judges = as_list(a.lr_seeds, int); rest = [sd for sd in as_list(a.seeds, int) if sd not in judges]
     grid = run_sweeps([replace(base, sparsity=s, seeds=a.lr_seeds, lr=a.lrs) for s in sparsities], a.workers)
     print(f"{time.perf_counter() - t0:5.0f} s  learning-rate grid {a.lrs} on seeds {judges}: done", flush=True)
     if rest:
@@ -76,8 +78,8 @@ if stage in ('all', 'train'):
         for (s, lr), cs in chosen.items(): print(f"        s = {s:g}, lr {lr:g}: {', '.join(cs)}", flush=True)
         run_sweeps([replace(base, sparsity=s, config=','.join(cs), lr=str(lr), seeds=','.join(map(str, rest))) for (s, lr), cs in chosen.items()], a.workers)
 
-agg = aggregate(ExperimentManager(out/'sweep'))
-cols = [c for c in ('sparsity', 'config', 'n_seeds', 'relative_params', 'ppl_mean', 'dr_mean', 'dr_lo', 'dr_hi', 'share_of_ref_mean') if c in agg.statistics]
+agg = best_lr_aggregate(aggregate(ExperimentManager(out/'sweep')), seeds=judges)   # each config at its chosen rate
+cols = [c for c in ('sparsity', 'config', 'lr', 'n_seeds', 'relative_params', 'ppl_mean', 'dr_mean', 'dr_lo', 'dr_hi', 'share_of_ref_mean') if c in agg.statistics]
 import pandas as pd
 pd.set_option('display.width', 200); pd.set_option('display.max_rows', 200)
 print(agg.statistics[cols].sort_values(['sparsity', 'relative_params']).round(4).to_string(index=False))
