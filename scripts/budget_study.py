@@ -5,7 +5,7 @@ held-out text (`spon_extensions.importance.score_model`, the code behind `nbs/22
 `<out>/scores`; then one sweep over UNIF-ALL, the hand-picked ATTN-ONLY and HYBRID-OD, the data-driven CRITICAL-ONLY,
 and `SITES-<method>-<percent>` and the seeded `RANDOM-SITES-<percent>` control at each budget, into `<out>/sweep`.
 Each config's learning rate is chosen on held-out KL: every rate of `--lrs` runs on the `--lr-seeds`, the other seeds
-then run at each config's best rate (`results.best_learning_rate`). Workers share the folder
+then run at each config's best rate (`results.best_learning_rate`), one seed at a time across all configs. Workers share the folder
 (`pipeline.run_sweeps`): each unit is claimed by one process, so N workers split the units and a rerun resumes.
 
     python scripts/budget_study.py --out results/budget-study --workers 8
@@ -76,7 +76,8 @@ if stage in ('all', 'train'):
     if rest:
         chosen = best_learning_rate(grid[-1].summary, judges).query("config != 'BASELINE-TEAL'").groupby(['sparsity', 'lr']).config.unique()
         for (s, lr), cs in chosen.items(): print(f"        s = {s:g}, lr {lr:g}: {', '.join(cs)}", flush=True)
-        run_sweeps([replace(base, sparsity=s, config=','.join(cs), lr=str(lr), seeds=','.join(map(str, rest))) for (s, lr), cs in chosen.items()], a.workers)
+        run_sweeps([replace(base, sparsity=s, config=','.join(cs), lr=str(lr), seeds=str(sd))   # seed by seed: a run cut short leaves whole seeds
+                    for sd in rest for (s, lr), cs in chosen.items()], a.workers)
 
 agg = best_lr_aggregate(aggregate(ExperimentManager(out/'sweep')), seeds=judges)   # each config at its chosen rate
 cols = [c for c in ('sparsity', 'config', 'lr', 'n_seeds', 'relative_params', 'ppl_mean', 'dr_mean', 'dr_lo', 'dr_hi', 'share_of_ref_mean') if c in agg.statistics]
