@@ -14,11 +14,11 @@ from .models import decoder_layers
 from .sparsify import SparseLinear
 
 # %% auto #0
-__all__ = ['GEMV_CONFIGS', 'MIN_BLOCK_N', 'MAX_SPLIT_K', 'LLAMA_3_8B', 'GEMV_SHAPES', 'rounded_thresholds', 'compact_reference',
-           'site_weights', 'triton_available', 'kernel_supported', 'FusedSparseLinear', 'compact_kernel',
-           'gather_gemv_kernel', 'GEMVScratch', 'sparse_gemv', 'rms_norm', 'add_rms_norm', 'rotate_half',
-           'rope_and_cache', 'silu_mul', 'attend', 'SparseBlock', 'SparseDecoder', 'compiled_steps', 'decoder_forward',
-           'decoder_step', 'step_logits', 'generate']
+__all__ = ['GEMV_CONFIGS', 'MIN_BLOCK_N', 'MAX_SPLIT_K', 'LLAMA_3_8B', 'GEMV_SHAPES', 'rounded_thresholds', 'gather_reference',
+           'site_weights', 'triton_available', 'kernel_supported', 'FusedSparseLinear', 'sparse_gemv_kernel',
+           'GEMVScratch', 'sparse_gemv', 'rms_norm', 'add_rms_norm', 'rotate_half', 'rope_and_cache', 'silu_mul',
+           'attend', 'SparseBlock', 'SparseDecoder', 'compiled_steps', 'decoder_forward', 'decoder_step', 'step_logits',
+           'generate']
 
 # %% ../nbs/11_kernels.ipynb #c2039425
 def rounded_thresholds(thresholds:list[float], # one threshold per projection; `-inf` keeps every input
@@ -28,12 +28,15 @@ def rounded_thresholds(thresholds:list[float], # one threshold per projection; `
     return torch.tensor(thresholds, dtype=torch.float64).to(dtype).float()
 
 # %% ../nbs/11_kernels.ipynb #2bb31180
-def compact_reference(x:torch.Tensor, # a 1-D input
-                      threshold:float|torch.Tensor # inputs with |x| <= threshold are dropped
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    "Indices and values of the inputs that survive the threshold, in index order (stage one, in torch)."
-    idx = (x.float().abs() > threshold).nonzero().squeeze(-1)
-    return idx, x[idx]
+def gather_reference(x:torch.Tensor, # a 1-D input
+                     wt:torch.Tensor, # the transposed weight `W^T`, [in, out]
+                     threshold:float|torch.Tensor, # inputs with |x| <= threshold are dropped
+                     bias:torch.Tensor|None=None # the folded bias `b'`, [out]
+                    ) -> torch.Tensor:
+    "`W S(x) + b'` from only the rows of `W^T` whose input survives the threshold (in torch)."
+    keep = (x.float().abs() > threshold).nonzero().squeeze(-1)
+    y = x[keep] @ wt[keep]
+    return y if bias is None else y + bias
 
 # %% ../nbs/11_kernels.ipynb #569ec237
 def site_weights(m:nn.Module) -> tuple[torch.Tensor, torch.Tensor|None, float]:
@@ -49,8 +52,9 @@ def site_weights(m:nn.Module) -> tuple[torch.Tensor, torch.Tensor|None, float]:
     return w, bias, m.threshold_value if m.mode == 'threshold' else -math.inf
 
 # %% ../nbs/11_kernels.ipynb #8547d28a
-GEMV_CONFIGS = [  # (BLOCK_N, BLOCK_K, SPLIT_K, num_warps) tried by the autotuner
-    (64, 32, 8, 4), (64, 32, 32, 4), (128, 32, 8, 4), (128, 32, 16, 4), (128, 64, 16, 8), (256, 32, 8, 4), (256, 16, 16, 4), (32, 64, 32, 2)]
+GEMV_CONFIGS = [  # (BLOCK_N, BLOCK_K, SPLIT_K, num_warps, num_stages) tried by the autotuner
+    (64, 32, 32, 4, 4), (64, 64, 16, 4, 3), (128, 32, 8, 4, 4), (128, 32, 16, 4, 4), (128, 64, 16, 8, 3),
+    (256, 16, 16, 4, 4), (256, 32, 8, 8, 4), (512, 16, 8, 8, 4)]
 MIN_BLOCK_N, MAX_SPLIT_K = min(c[0] for c in GEMV_CONFIGS), max(c[2] for c in GEMV_CONFIGS)
 
 # %% ../nbs/11_kernels.ipynb #a4870c12
@@ -100,53 +104,30 @@ class FusedSparseLinear(nn.Module):
     def extra_repr(self): return f"in={self.in_features}, out={self.sizes}, sparse={self.sparse}"
 
 # %% ../nbs/11_kernels.ipynb #059e54a0
-@functools.cache
-def compact_kernel():
-    "Build (once) the Triton kernel of stage one: per projection, the surviving inputs' indices, values and count."
-    import triton, triton.language as tl
-    @triton.jit
-    def compact(x, thresholds, idx, vals, counts, K, BLOCK: tl.constexpr):
-        p = tl.program_id(0)
-        t = tl.load(thresholds + p)
-        offs = tl.arange(0, BLOCK)
-        n = tl.full([], 0, tl.int32)
-        for start in range(0, K, BLOCK):
-            inside = start + offs < K
-            xi = tl.load(x + start + offs, mask=inside, other=0.)
-            keep = (tl.abs(xi.to(tl.float32)) > t) & inside
-            pos = n + tl.cumsum(keep.to(tl.int32), 0) - 1
-            tl.store(idx + p * K + pos, start + offs, mask=keep)
-            tl.store(vals + p * K + pos, xi, mask=keep)
-            n += tl.sum(keep.to(tl.int32), 0)
-        tl.store(counts + p, n)
-    return compact
-
-# %% ../nbs/11_kernels.ipynb #5f98bf2d
 def _fitting_configs(configs, named_args, **kwargs):
     return [c for c in configs if named_args['ALIGN'] % c.kwargs['BLOCK_N'] == 0]
 
 @functools.cache
-def gather_gemv_kernel():
-    "Build (once) the autotuned Triton kernel of stage two: split-K GEMV over the gathered rows of `W^T`, bias added by the last split."
+def sparse_gemv_kernel():
+    "Build (once) the autotuned Triton kernel: split-K GEMV over the rows of `W^T` whose inputs survive, bias added by the last split."
     import triton, triton.language as tl
-    configs = [triton.Config(dict(BLOCK_N=bn, BLOCK_K=bk, SPLIT_K=sk), num_warps=w) for bn, bk, sk, w in GEMV_CONFIGS]
+    configs = [triton.Config(dict(BLOCK_N=bn, BLOCK_K=bk, SPLIT_K=sk), num_warps=w, num_stages=st) for bn, bk, sk, w, st in GEMV_CONFIGS]
     @triton.autotune(configs, key=['K', 'N', 'ALIGN'], prune_configs_by=dict(early_config_prune=_fitting_configs))
     @triton.jit
-    def gemv(wt, idx, vals, counts, bias, partials, tickets, y, K, N, end0, end1, ALIGN,
+    def gemv(x, wt, thresholds, bias, partials, tickets, y, K, N, end0, end1, ALIGN,
              BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, SPLIT_K: tl.constexpr):
         tile, split = tl.program_id(0), tl.program_id(1)
         n0 = tile * BLOCK_N
         cols = n0 + tl.arange(0, BLOCK_N)
         p = (n0 >= end0).to(tl.int32) + (n0 >= end1).to(tl.int32)   # the projection this tile belongs to
-        n = tl.load(counts + p)
+        t = tl.load(thresholds + p)
         acc = tl.zeros([BLOCK_K, BLOCK_N], dtype=tl.float32)
-        for r in range(split * BLOCK_K, n, SPLIT_K * BLOCK_K):
+        for r in range(split * BLOCK_K, K, SPLIT_K * BLOCK_K):
             rows = r + tl.arange(0, BLOCK_K)
-            live = rows < n
-            i = tl.load(idx + p * K + rows, mask=live, other=0)
-            v = tl.load(vals + p * K + rows, mask=live, other=0.)
-            w = tl.load(wt + i.to(tl.int64)[:, None] * N + cols[None, :], mask=live[:, None], other=0.)
-            acc += w.to(tl.float32) * v.to(tl.float32)[:, None]
+            xi = tl.load(x + rows, mask=rows < K, other=0.)
+            keep = (tl.abs(xi.to(tl.float32)) > t) & (rows < K)
+            w = tl.load(wt + rows.to(tl.int64)[:, None] * N + cols[None, :], mask=keep[:, None], other=0.)
+            acc += w.to(tl.float32) * xi.to(tl.float32)[:, None]
         tl.store(partials + split * N + cols, tl.sum(acc, axis=0))
         tl.debug_barrier()
         if tl.atomic_add(tickets + tile, 1, sem='acq_rel') == SPLIT_K - 1:
@@ -156,35 +137,29 @@ def gather_gemv_kernel():
             tl.atomic_xchg(tickets + tile, 0)
     return gemv
 
-# %% ../nbs/11_kernels.ipynb #aadad3e0
+# %% ../nbs/11_kernels.ipynb #5f98bf2d
 class GEMVScratch:
-    "Device buffers the two kernels share between calls: compacted inputs, counts, split partials and tickets (zeroed once)."
+    "Device buffers the kernel keeps between calls: the splits' partial sums and the tiles' tickets (zeroed once)."
     def __init__(self, lin:FusedSparseLinear):
-        P, K, N, dev = len(lin.sizes), lin.in_features, lin.out_features, lin.wt.device
-        self.idx = torch.empty(P, K, dtype=torch.int32, device=dev)
-        self.vals = torch.empty(P, K, dtype=lin.wt.dtype, device=dev)
-        self.counts = torch.empty(P, dtype=torch.int32, device=dev)
+        N, dev = lin.out_features, lin.wt.device
         self.partials = torch.empty(MAX_SPLIT_K, N, dtype=torch.float32, device=dev)
         self.tickets = torch.zeros(N // MIN_BLOCK_N, dtype=torch.int32, device=dev)
 
-# %% ../nbs/11_kernels.ipynb #17cdc3f8
+# %% ../nbs/11_kernels.ipynb #aadad3e0
 def sparse_gemv(x:torch.Tensor, # one token's input, `in_features` elements, bf16 or fp16, on the GPU
                 lin:FusedSparseLinear, # the fused weights, biases and thresholds
                 config:tuple|None=None # one of `GEMV_CONFIGS`, launched directly instead of autotuning (Triton's interpreter needs one)
                ) -> torch.Tensor:
     "`y = W S(x) + b'` for every projection of `lin` at batch 1, reading only the weight rows of surviving inputs."
-    import triton
     if lin.scratch is None: lin.scratch = GEMVScratch(lin)
-    s = lin.scratch
     K, N, sizes = lin.in_features, lin.out_features, lin.sizes
     ends = [sum(sizes[:i+1]) for i in range(len(sizes) - 1)] + [N] * (3 - len(sizes))
     y = torch.empty(x.shape[:-1] + (N,), dtype=x.dtype, device=x.device)
-    compact_kernel()[(len(sizes),)](x, lin.thresholds, s.idx, s.vals, s.counts, K, BLOCK=min(triton.next_power_of_2(K), 16384), num_warps=8)
-    args = (lin.wt, s.idx, s.vals, s.counts, lin.bias, s.partials, s.tickets, y, K, N, ends[0], ends[1], math.gcd(*sizes))
-    if config is None: gather_gemv_kernel()[lambda meta: (N // meta['BLOCK_N'], meta['SPLIT_K'])](*args)
+    args = (x, lin.wt, lin.thresholds, lin.bias, lin.scratch.partials, lin.scratch.tickets, y, K, N, ends[0], ends[1], math.gcd(*sizes))
+    if config is None: sparse_gemv_kernel()[lambda meta: (N // meta['BLOCK_N'], meta['SPLIT_K'])](*args)
     else:
-        (bn, bk, sk, w) = config
-        gather_gemv_kernel().fn[(N // bn, sk)](*args, BLOCK_N=bn, BLOCK_K=bk, SPLIT_K=sk, num_warps=w)
+        bn, bk, sk, warps, stages = config
+        sparse_gemv_kernel().fn[(N // bn, sk)](*args, BLOCK_N=bn, BLOCK_K=bk, SPLIT_K=sk, num_warps=warps, num_stages=stages)
     return y
 
 # %% ../nbs/11_kernels.ipynb #9573baa5
