@@ -2,8 +2,8 @@
 
 SmolLM2-135M (the packaged default), the sweep's `full` preset. For each sparsity: importance scores on the sweep's
 held-out text (`spon_extensions.importance.score_model`, the code behind `nbs/22_importance.ipynb`), written to
-`<out>/scores`; then one sweep over UNIF-ALL, the hand-picked ATTN-ONLY and HYBRID-OD, the data-driven CRITICAL-ONLY,
-and `SITES-<method>-<percent>` and the seeded `RANDOM-SITES-<percent>` control at each budget, into `<out>/sweep`.
+`<out>/scores` (the trained-vector methods, `gates` and `spon-shapley`, first train UNIF-ALL at that sparsity); then
+one sweep over UNIF-ALL, the hand-picked ATTN-ONLY and HYBRID-OD, the data-driven CRITICAL-ONLY, and `SITES-<method>-<percent>` and the seeded `RANDOM-SITES-<percent>` control at each budget, into `<out>/sweep`.
 Each config's learning rate is chosen on held-out KL: every rate of `--lrs` runs on the `--lr-seeds`, the other seeds
 then run at each config's best rate (`results.best_learning_rate`), one seed at a time across all configs. Workers share the folder
 (`pipeline.run_sweeps`): each unit is claimed by one process, so N workers split the units and a rerun resumes.
@@ -26,6 +26,8 @@ p.add_argument('--seeds', default='0,1,2')
 p.add_argument('--methods', default='gradient,sensitivity', help='site-scoring methods whose budgets are trained')
 p.add_argument('--score-methods', default='leave-one-out,cornerstone,sensitivity,gradient', help='scores computed (and reported)')
 p.add_argument('--score-tokens', type=int, default=None, help='held-out tokens the scores are measured on (default: all)')
+p.add_argument('--shapley-unit', default='site', help="players of spon-shapley: 'site' (what SITES budgets rank) or 'layer'")
+p.add_argument('--permutations', type=int, default=20, help='sampled permutations of spon-shapley where exact costs more')
 p.add_argument('--budgets', default='5,10,25,50', help='percent of UNIF-ALL parameters')
 p.add_argument('--hand-picked', default='UNIF-ALL,ATTN-ONLY,HYBRID-OD,CRITICAL-ONLY')
 p.add_argument('--preset', default='full')
@@ -65,7 +67,7 @@ if stage in ('all', 'scores'):
         from spon_extensions.importance import score_model
         for s in sparsities:
             for name, sc in score_model(a.model, a.score_methods, out/'scores', s, units=('site', 'layer'), heldout_tokens=a.score_tokens,
-                                        preset=a.preset, sweep=extra).items():
+                                        shapley_unit=a.shapley_unit, n_permutations=a.permutations, preset=a.preset, sweep=extra).items():
                 print(f"{time.perf_counter() - t0:5.0f} s  {name}: {sc.n_evaluations} evaluations, {sc.seconds:.1f} s; top {sc.ranking()[:5]}", flush=True)
     if os.environ.get('BUDGET_WORKER') and stage == 'scores': sys.exit()
 
