@@ -126,7 +126,7 @@ def sparse_gemv_kernel():
             rows = r + tl.arange(0, BLOCK_K)
             xi = tl.load(x + rows, mask=rows < K, other=0.)
             keep = (tl.abs(xi.to(tl.float32)) > t) & (rows < K)
-            w = tl.load(wt + rows.to(tl.int64)[:, None] * N + cols[None, :], mask=keep[:, None], other=0.)
+            w = tl.load(wt + rows.to(tl.int64)[:, None] * N + cols[None, :], mask=keep[:, None], other=0., eviction_policy='evict_first')
             acc += w.to(tl.float32) * xi.to(tl.float32)[:, None]
         tl.store(partials + split * N + cols, tl.sum(acc, axis=0))
         tl.debug_barrier()
