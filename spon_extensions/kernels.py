@@ -53,8 +53,8 @@ def site_weights(m:nn.Module) -> tuple[torch.Tensor, torch.Tensor|None, float]:
 
 # %% ../nbs/11_kernels.ipynb #8547d28a
 GEMV_CONFIGS = [  # (BLOCK_N, BLOCK_K, SPLIT_K, num_warps, num_stages) tried by the autotuner
-    (64, 32, 32, 4, 4), (64, 64, 16, 4, 3), (128, 32, 8, 4, 4), (128, 32, 16, 4, 4), (128, 64, 16, 8, 3),
-    (256, 16, 16, 4, 4), (256, 32, 8, 8, 4), (512, 16, 8, 8, 4)]
+    (64, 32, 32, 4, 4), (64, 64, 16, 4, 4), (128, 32, 8, 4, 4), (128, 32, 16, 4, 4), (128, 64, 16, 4, 4),
+    (256, 32, 8, 4, 4), (256, 64, 8, 8, 4), (512, 32, 8, 8, 3)]
 MIN_BLOCK_N, MAX_SPLIT_K = min(c[0] for c in GEMV_CONFIGS), max(c[2] for c in GEMV_CONFIGS)
 
 # %% ../nbs/11_kernels.ipynb #a4870c12
@@ -121,14 +121,15 @@ def sparse_gemv_kernel():
         cols = n0 + tl.arange(0, BLOCK_N)
         p = (n0 >= end0).to(tl.int32) + (n0 >= end1).to(tl.int32)   # the projection this tile belongs to
         t = tl.load(thresholds + p)
-        acc = tl.zeros([BLOCK_K, BLOCK_N], dtype=tl.float32)
+        first = tl.arange(0, 16)[:, None] == 0                      # the input is row 0 of a 16-row tile, the rest zeros
+        acc = tl.zeros([16, BLOCK_N], dtype=tl.float32)
         for r in range(split * BLOCK_K, K, SPLIT_K * BLOCK_K):
             rows = r + tl.arange(0, BLOCK_K)
             xi = tl.load(x + rows, mask=rows < K, other=0.)
             keep = (tl.abs(xi.to(tl.float32)) > t) & (rows < K)
             w = tl.load(wt + rows.to(tl.int64)[:, None] * N + cols[None, :], mask=keep[:, None], other=0., eviction_policy='evict_first')
-            acc += w.to(tl.float32) * xi.to(tl.float32)[:, None]
-        tl.store(partials + split * N + cols, tl.sum(acc, axis=0))
+            acc = tl.dot(tl.where(first & keep[None, :], xi[None, :], 0.).to(w.dtype), w, acc)
+        tl.store(partials + split * N + cols, tl.sum(acc, axis=0))   # rows 1-15 are zero
         tl.debug_barrier()
         if tl.atomic_add(tickets + tile, 1, sem='acq_rel') == SPLIT_K - 1:
             parts = tl.load(partials + tl.arange(0, SPLIT_K)[:, None] * N + cols[None, :], cache_modifier='.cg')
