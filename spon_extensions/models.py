@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_models.ipynb #71dcb299
 from __future__ import annotations
-import hashlib, json, os, shutil, subprocess, sys, tempfile, warnings, zipfile
+import copy, hashlib, json, os, shutil, subprocess, sys, tempfile, warnings, zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,12 +15,13 @@ from .files import sha256_file
 
 # %% auto #0
 __all__ = ['ATTN_PROJECTIONS', 'MLP_PROJECTIONS', 'PROJECTIONS', 'TESTED_FAMILIES', 'LLAMA_SHAPES', 'TINY_FAMILIES',
-           'IDENTITY_CONFIG', 'PACKAGED_MODELS', 'DEFAULT_MODEL', 'OLLAMA_MODEL_LAYER', 'PROVIDERS', 'Site',
-           'decoder_layers', 'linear_sites', 'check_placement', 'as_device', 'placed_device', 'resolve_device_map',
-           'fill_random_', 'random_llama', 'tiny_llama', 'tiny_model', 'model_fingerprint', 'legacy_fingerprint',
-           'check_model', 'PackagedModel', 'cache_dir', 'fetch_packaged_model', 'gguf_token_id_problems',
-           'repaired_gguf', 'ollama_models_dir', 'ollama_manifest_path', 'ollama_gguf', 'ollama_pull', 'default_device',
-           'default_dtype', 'input_device', 'head_device', 'load_model']
+           'IDENTITY_CONFIG', 'PACKAGED_MODELS', 'DEFAULT_MODEL', 'OLLAMA_MODEL_LAYER', 'GGUF_CONVERT_MAX_BYTES',
+           'PROVIDERS', 'Site', 'decoder_layers', 'linear_sites', 'check_placement', 'as_device', 'placed_device',
+           'resolve_device_map', 'fill_random_', 'random_llama', 'tiny_llama', 'tiny_model', 'model_fingerprint',
+           'legacy_fingerprint', 'check_model', 'PackagedModel', 'cache_dir', 'fetch_packaged_model',
+           'gguf_token_id_problems', 'repaired_gguf', 'ollama_models_dir', 'ollama_manifest_path', 'ollama_gguf',
+           'ollama_pull', 'default_device', 'default_dtype', 'input_device', 'head_device', 'converted_gguf',
+           'load_model']
 
 # %% ../nbs/01_models.ipynb #914fc2ce
 ATTN_PROJECTIONS = ('q_proj', 'k_proj', 'v_proj', 'o_proj')
@@ -430,17 +431,42 @@ def _load_hf(name_or_path, dtype, placement:dict, gguf_file=None):
     model = AutoModelForCausalLM.from_pretrained(name_or_path, config=config, dtype=dtype, **placement, **kw)
     return model, AutoTokenizer.from_pretrained(name_or_path, **kw)
 
-def _load_gguf(path:Path, dtype, placement:dict):
-    if not path.is_file(): raise FileNotFoundError(f"GGUF file {path} does not exist.")
-    path = repaired_gguf(path)
-    return _load_hf(path.parent, dtype, placement, gguf_file=path.name)
-
 def _compute_device(device, device_map) -> torch.device:
     "The device that decides the default dtype: `device`, or the first GPU of a placement."
     if device_map is None: return torch.device(device) if device is not None else default_device()
     if device_map == 'auto': return default_device()
     targets = [as_device(d) for d in (device_map.values() if isinstance(device_map, dict) else [device_map]) if d != 'disk']
     return next((d for d in targets if d.type != 'cpu'), torch.device('cpu'))
+
+# %% ../nbs/01_models.ipynb #b431306f
+GGUF_CONVERT_MAX_BYTES = 2**30   # larger GGUF files load directly: their float32 copy would cost more disk than the parse costs time
+
+def converted_gguf(path:Path # a GGUF file
+                  ) -> Path:
+    "A Hugging Face folder (weights, config, tokenizer) converted once from a GGUF file and cached, so later loads skip the GGUF parse."
+    import transformers
+    from safetensors.torch import save_model
+    st = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{transformers.__version__}".encode()).hexdigest()[:16]
+    folder = cache_dir()/'gguf-converted'/key
+    if folder.is_dir(): return folder
+    fixed = repaired_gguf(path)
+    model, tokenizer = _load_hf(fixed.parent, torch.float32, {}, gguf_file=fixed.name)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    part = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f'{key}.part-'))
+    config = copy.deepcopy(model.config)
+    config.__dict__.pop('quantization_config', None)   # the weights are plain now, not a GGUF-quantized model
+    config.save_pretrained(part); model.generation_config.save_pretrained(part); tokenizer.save_pretrained(part)
+    save_model(model, str(part/'model.safetensors'))   # tied embeddings stored once
+    try: os.rename(part, folder)
+    except OSError: shutil.rmtree(part)                # another process finished first: its folder stands
+    return folder
+
+def _load_gguf(path:Path, dtype, placement:dict):
+    if not path.is_file(): raise FileNotFoundError(f"GGUF file {path} does not exist.")
+    if path.stat().st_size <= GGUF_CONVERT_MAX_BYTES: return _load_hf(converted_gguf(path), dtype, placement)
+    path = repaired_gguf(path)
+    return _load_hf(path.parent, dtype, placement, gguf_file=path.name)
 
 # %% ../nbs/01_models.ipynb #b843d847
 def _looks_like_path(spec:str) -> bool:
