@@ -3,10 +3,11 @@
 SmolLM2-135M (the packaged default), the sweep's `full` preset. For each sparsity: importance scores on the sweep's
 held-out text (`spon_extensions.importance.score_model`, the code behind `nbs/22_importance.ipynb`), written to
 `<out>/scores` (the trained-vector methods, `gates` and `spon-shapley`, first train UNIF-ALL at that sparsity); then
-one sweep over UNIF-ALL, the hand-picked ATTN-ONLY and HYBRID-OD, the data-driven CRITICAL-ONLY, and `SITES-<method>-<percent>` and the seeded `RANDOM-SITES-<percent>` control at each budget, into `<out>/sweep`.
+one sweep over UNIF-ALL, the hand-picked ATTN-ONLY and HYBRID-OD, the data-driven CRITICAL-ONLY, and
+`SITES-<method>-<percent>` and the seeded `RANDOM-SITES-<percent>` control at each budget, into `<out>/sweep`.
 Each config's learning rate is chosen on held-out KL: every rate of `--lrs` runs on the `--lr-seeds`, the other seeds
-then run at each config's best rate (`results.best_learning_rate`), one seed at a time across all configs. Workers share the folder
-(`pipeline.run_sweeps`): each unit is claimed by one process, so N workers split the units and a rerun resumes.
+then run at each config's best rate (`results.best_learning_rate`), one seed at a time across all configs. Workers share
+the folder (`pipeline.run_sweeps`): each unit is claimed by one process, so N workers split the units and a rerun resumes.
 
     python scripts/budget_study.py --out results/budget-study --workers 8
     python scripts/budget_study.py --out results/budget-study --methods gradient,sensitivity --budgets 5,10,25 --seeds 0

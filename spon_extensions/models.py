@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_models.ipynb #71dcb299
 from __future__ import annotations
-import copy, hashlib, json, os, shutil, subprocess, sys, tempfile, warnings, zipfile
+import hashlib, json, os, shutil, subprocess, sys, tempfile, warnings, zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -313,14 +313,17 @@ def gguf_token_id_problems(path:Path # a GGUF file
     return {k: int(f.parts[f.data[0]][0]) for k, f in _special_token_fields(r).items() if int(f.parts[f.data[0]][0]) >= n}
 
 # %% ../nbs/01_models.ipynb #1a06a83e
+def _file_key(path:Path, *extra) -> str:
+    "A cache key for a file: its resolved path, size and modification time (and `extra`), hashed."
+    st = path.stat()
+    return hashlib.sha256('|'.join(map(str, (path.resolve(), st.st_size, st.st_mtime_ns, *extra))).encode()).hexdigest()[:16]
+
 def repaired_gguf(path:Path # a GGUF file
                  ) -> Path:
     "`path` itself if its special-token ids fit the vocabulary, else a cached copy where they do."
     path = Path(path)
     if not (bad := gguf_token_id_problems(path)): return path
-    st = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
-    fixed = cache_dir()/'gguf-repaired'/key/path.name
+    fixed = cache_dir()/'gguf-repaired'/_file_key(path)/path.name
     if fixed.exists(): return fixed
     from gguf import GGUFReader
     fixed.parent.mkdir(parents=True, exist_ok=True)
@@ -439,28 +442,29 @@ def _compute_device(device, device_map) -> torch.device:
     return next((d for d in targets if d.type != 'cpu'), torch.device('cpu'))
 
 # %% ../nbs/01_models.ipynb #b431306f
-GGUF_CONVERT_MAX_BYTES = 2**30   # larger GGUF files load directly: their float32 copy would cost more disk than the parse costs time
-
 def converted_gguf(path:Path # a GGUF file
                   ) -> Path:
     "A Hugging Face folder (weights, config, tokenizer) converted once from a GGUF file and cached, so later loads skip the GGUF parse."
     import transformers
     from safetensors.torch import save_model
-    st = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{transformers.__version__}".encode()).hexdigest()[:16]
-    folder = cache_dir()/'gguf-converted'/key
+    folder = cache_dir()/'gguf-converted'/_file_key(path, transformers.__version__)
     if folder.is_dir(): return folder
     fixed = repaired_gguf(path)
     model, tokenizer = _load_hf(fixed.parent, torch.float32, {}, gguf_file=fixed.name)
+    model.config.__dict__.pop('quantization_config', None)   # the weights are plain now, not a GGUF-quantized model
     folder.parent.mkdir(parents=True, exist_ok=True)
-    part = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f'{key}.part-'))
-    config = copy.deepcopy(model.config)
-    config.__dict__.pop('quantization_config', None)   # the weights are plain now, not a GGUF-quantized model
-    config.save_pretrained(part); model.generation_config.save_pretrained(part); tokenizer.save_pretrained(part)
-    save_model(model, str(part/'model.safetensors'))   # tied embeddings stored once
-    try: os.rename(part, folder)
-    except OSError: shutil.rmtree(part)                # another process finished first: its folder stands
+    part = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f'{folder.name}.part-'))
+    try:
+        model.config.save_pretrained(part); model.generation_config.save_pretrained(part); tokenizer.save_pretrained(part)
+        save_model(model, str(part/'model.safetensors'))      # tied embeddings stored once
+        os.rename(part, folder)
+    except OSError:
+        shutil.rmtree(part, ignore_errors=True)
+        if not folder.is_dir(): raise                         # else another process finished first: its folder stands
     return folder
+
+# %% ../nbs/01_models.ipynb #c4353440
+GGUF_CONVERT_MAX_BYTES = 2**30   # larger GGUF files load directly: their float32 copy would cost more disk than the parse costs time
 
 def _load_gguf(path:Path, dtype, placement:dict):
     if not path.is_file(): raise FileNotFoundError(f"GGUF file {path} does not exist.")
