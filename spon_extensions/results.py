@@ -133,23 +133,40 @@ def _rebuilt_metadata(root:Path) -> dict:
     return dict(layout_version=max(versions, default=LAYOUT_VERSION if not any(root.glob('runs/*')) else 1),
                 created=time.strftime('%Y-%m-%dT%H:%M:%S%z'), environment=environment(), rebuilt_from_runs=len(versions))
 
+def _read_metadata(meta:Path) -> dict|None:
+    "The experiment's metadata; None when the file is missing or corrupt."
+    try: return read_json(meta) if meta.exists() else None
+    except ValueError: return None
+
+def _refuse_foreign(root:Path):
+    "Refuse a folder that holds files other than metadata files and is no experiment (no runs, no caches)."
+    if (root/'runs').is_dir() or (root/'cache').is_dir() or not root.is_dir(): return
+    if any(not p.name.lstrip('.').startswith('metadata.json') for p in root.iterdir()):
+        raise ValueError(f"{root} is not empty and has no readable metadata.json, so it is not an experiment folder; choose another output folder.")
+
 class ExperimentManager:
     "An experiment folder: metadata, caches, one folder per run, and the aggregate."
     def __init__(self, root:str|Path # the experiment folder (created when missing)
                 ):
-        self.root, meta = Path(root), Path(root)/'metadata.json'
-        is_experiment = (self.root/'runs').is_dir() or (self.root/'cache').is_dir()
-        try: self.metadata = read_json(meta) if meta.exists() else None
-        except ValueError:
-            meta.replace(meta.with_suffix('.json.corrupt')); self.metadata = None
-            warnings.warn(f"{meta} was corrupt (kept as metadata.json.corrupt); rebuilding it from the runs.")
+        self.root = Path(root); meta = self.root/'metadata.json'
+        self.metadata = _read_metadata(meta)
         if self.metadata is None:
-            if self.root.exists() and any(self.root.iterdir()) and not is_experiment:
-                raise ValueError(f"{self.root} is not empty and has no metadata.json, so it is not an experiment folder; choose another output folder.")
-            self.metadata = _rebuilt_metadata(self.root) if is_experiment else dict(
-                layout_version=LAYOUT_VERSION, created=time.strftime('%Y-%m-%dT%H:%M:%S%z'), environment=environment())
-            write_json(meta, self.metadata)
+            _refuse_foreign(self.root)   # before the lock, which would leave a file in a foreign folder
+            with claim(self.root/'.metadata.json.lock', wait=True):   # one process writes the metadata; others wait, then read it
+                self.metadata = _read_metadata(meta)
+                if self.metadata is None: self.metadata = self._new_metadata(meta)
         for d in ('cache', 'runs', 'aggregated', 'figures'): (self.root/d).mkdir(parents=True, exist_ok=True)
+
+    def _new_metadata(self, meta:Path) -> dict:
+        "Write the metadata of a new folder, or rebuild a missing or corrupt one from the runs (under the metadata lock)."
+        if meta.exists():
+            meta.replace(meta.with_suffix('.json.corrupt'))
+            warnings.warn(f"{meta} was corrupt (kept as metadata.json.corrupt); rebuilding it from the runs.")
+        is_experiment = (self.root/'runs').is_dir() or (self.root/'cache').is_dir()
+        metadata = _rebuilt_metadata(self.root) if is_experiment else dict(
+            layout_version=LAYOUT_VERSION, created=time.strftime('%Y-%m-%dT%H:%M:%S%z'), environment=environment())
+        write_json(meta, metadata)
+        return metadata
 
     @property
     def writable(self) -> bool: return self.metadata.get('layout_version') == LAYOUT_VERSION
