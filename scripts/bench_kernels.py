@@ -9,7 +9,7 @@ import argparse, json, math, platform
 import torch, torch.nn.functional as F
 from torch import nn
 import triton, triton.language as tl
-from spon_extensions.kernels import FusedSparseLinear, GEMV_SHAPES, rounded_thresholds
+from spon_extensions.kernels import FusedSparseLinear, GEMV_SHAPES, GEMV_CONFIGS, MIN_BLOCK_N, MAX_SPLIT_K, rounded_thresholds, sparse_gemv
 
 TEAL_CONFIGS = [(64, 128, 2), (64, 64, 4), (8, 128, 2), (16, 256, 4), (32, 256, 4), (16, 128, 4)]  # (BLOCK_K, BLOCK_N, warps)
 
@@ -92,10 +92,30 @@ def bench_shape(name, sizes, K, sparsities, dtype, l2_bytes=60e6):
     del lins, Ws; torch.cuda.empty_cache()
     return rows
 
+def bench_configs(name, sizes, K, sparsities, configs, dtype):
+    "Microseconds of each launch configuration, launched directly (no autotuner), on the same rotating copies as `bench_shape`."
+    N = sum(sizes); nbytes = N * K * dtype.itemsize
+    lins = [fused(sizes, K, dtype) for _ in range(max(2, math.ceil(4 * 60e6 / nbytes)))]
+    x = torch.randn(K, device='cuda').to(dtype)
+    rows = []
+    for s in sparsities:
+        t = rounded_thresholds([x.float().abs().quantile(s).item()], dtype).item()
+        for l in lins: l.thresholds.fill_(t)
+        for c in configs:
+            if math.gcd(*sizes) % c[0]: continue
+            us = graph_time([lambda l=l: sparse_gemv(x, l, c) for l in lins]) * 1e6
+            rows.append(dict(shape=name, sparsity=s, config=list(c), us=us))
+        best = min((r for r in rows if r['shape'] == name and r['sparsity'] == s), key=lambda r: r['us'])
+        print(f"{name:20s} s={s:.2f}  " + '  '.join(f"{tuple(r['config'])}:{r['us']:.1f}" for r in rows if r['shape'] == name and r['sparsity'] == s)
+              + f"  best {tuple(best['config'])}", flush=True)
+    del lins; torch.cuda.empty_cache()
+    return rows
+
 if __name__ == '__main__':
     p = argparse.ArgumentParser()
     p.add_argument('--out', default='experiments/kernels/gemv.json')
     p.add_argument('--sparsities', default='0,0.25,0.4,0.5,0.6,0.7,0.8')
+    p.add_argument('--configs', default='', help="also time each launch configuration (GEMV_CONFIGS and these 'BN,BK,SK,warps,stages;...') at 0.5 and 0.7")
     a = p.parse_args()
     checks = [check(sizes, K, s, dt, seed) for sizes, K in [*GEMV_SHAPES.values(), ([576, 192, 192], 576), ([2048, 2048], 8192)]
               for dt in (torch.bfloat16, torch.float16) for s in (0.0, 0.5, 0.9) for seed in (0, 1)]
@@ -105,9 +125,12 @@ if __name__ == '__main__':
     assert worst < 1e-2 and all(c['repeat_bitwise_equal'] for c in checks)
     sparsities = [float(s) for s in a.sparsities.split(',')]
     rows = [r for name, (sizes, K) in GEMV_SHAPES.items() for r in bench_shape(name, sizes, K, sparsities, torch.bfloat16)]
+    extra = [tuple(int(v) for v in c.split(',')) for c in a.configs.split(';') if c]
+    assert all(c[0] >= MIN_BLOCK_N and c[2] <= MAX_SPLIT_K for c in extra), f"configs need BLOCK_N >= {MIN_BLOCK_N} and SPLIT_K <= {MAX_SPLIT_K}"
+    per_config = [r for name, (sizes, K) in GEMV_SHAPES.items() for r in bench_configs(name, sizes, K, (0.5, 0.7), GEMV_CONFIGS + extra, torch.bfloat16)] if a.configs else []
     out = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, triton=triton.__version__, python=platform.python_version(),
                dtype='bfloat16', batch=1, protocol='CUDA graph of calls over rotating weight copies (>= 4x L2), median of 7 timings of 20 replays; '
                'x ~ N(0,1), threshold = s-quantile of |x|; cuBLAS = F.linear on [out, in]; TEAL-style includes zeroing its fp32 output',
-               correctness=checks, results=rows)
+               correctness=checks, results=rows, per_config=per_config)
     json.dump(out, open(a.out, 'w'), indent=1)
     print(f"wrote {a.out}")
