@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from .files import atomic_write
 from .models import PROJECTIONS
-from .results import GROUP, Aggregate
+from .results import GROUP, Aggregate, ExperimentManager
 
 # %% auto #0
 __all__ = ['TEAL', 'save_figure', 'config_colors', 'plot_perplexity', 'plot_damage_recovered', 'plot_pareto',
@@ -119,9 +119,9 @@ def plot_training_curves(root:str|Path,        # the experiment folder (`Experim
                          summary:pd.DataFrame,  # `Aggregate.summary`
                         ) -> Figure:
     "Per group: held-out KL against training step for every SPON run (seeds share their config's colour), TEAL's KL dashed."
-    colors = config_colors(summary.config)
+    colors, em = config_colors(summary.config), ExperimentManager(root)
     def draw(ax, rows):
-        curves = {r.run_id: (r.config, pd.read_csv(Path(root)/'runs'/r.run_id/'metrics.csv').dropna(subset=['eval_kl']))
+        curves = {r.run_id: (r.config, em.evaluations(r.run_id))
                   for r in rows[rows.config != TEAL].itertuples()}
         for run_id, (config, m) in curves.items():
             ax.plot(m.step, m.eval_kl, color=colors[config], marker='.', alpha=0.8, gid=run_id, label=config)

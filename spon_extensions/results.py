@@ -224,6 +224,11 @@ class ExperimentManager:
         if 'model_fingerprint' in df: df['model'] = df.groupby('model_fingerprint', sort=False).model.transform('first')
         return df.astype({'seed': 'Int64'}) if 'seed' in df else df   # TEAL runs have no seed
 
+    def evaluations(self, run_id:str # a run of this folder (`run_id` of `results()`)
+                   ) -> pd.DataFrame:
+        "The held-out evaluations of a run's training: the rows of its `metrics.csv` with an `eval_kl` (step 0: no SPON yet)."
+        return pd.read_csv(self.root/'runs'/run_id/'metrics.csv').dropna(subset=['eval_kl']).reset_index(drop=True)
+
 # %% ../nbs/09_results.ipynb #400db8d0
 GROUP = ['model', 'eval_data', 'sparsity', 'scope']   # never compared across these
 VARIANT = ['config', 'space', 'steps', 'lr']           # one line of a table; its seeds are repeats
