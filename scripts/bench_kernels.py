@@ -39,6 +39,10 @@ def fused(sizes, K, dtype):
     lin.wt.normal_(0, K ** -0.5); lin.bias.normal_()
     return lin
 
+def rotating_copies(sizes, K, dtype, l2_bytes=60e6):
+    "Enough copies of a random fused layer that cycling through them reads at least 4x the L2 from memory."
+    return [fused(sizes, K, dtype) for _ in range(max(2, math.ceil(4 * l2_bytes / (sum(sizes) * K * dtype.itemsize))))]
+
 def check(sizes, K, s, dtype, seed):
     "Relative error of the kernel and of the TEAL-style kernel against a float64 masked matmul; bitwise repeatability."
     torch.manual_seed(seed)
@@ -70,10 +74,9 @@ def graph_time(calls, reps=20, trials=7):
         times.append(a.elapsed_time(b) / 1e3 / (reps * len(calls)))
     return sorted(times)[len(times) // 2]
 
-def bench_shape(name, sizes, K, sparsities, dtype, l2_bytes=60e6):
+def bench_shape(name, sizes, K, sparsities, dtype):
     N = sum(sizes); nbytes = N * K * dtype.itemsize
-    copies = max(2, math.ceil(4 * l2_bytes / nbytes))
-    lins = [fused(sizes, K, dtype) for _ in range(copies)]
+    lins = rotating_copies(sizes, K, dtype)
     Ws = [l.wt.t().contiguous() for l in lins]    # the usual [out, in] layout, what cuBLAS (and transformers) read
     x = torch.randn(K, device='cuda').to(dtype)
     t = torch.zeros(1, device='cuda')
@@ -97,20 +100,15 @@ def bench_shape(name, sizes, K, sparsities, dtype, l2_bytes=60e6):
 
 def bench_configs(name, sizes, K, sparsities, configs, dtype):
     "Microseconds of each launch configuration, launched directly (no autotuner), on the same rotating copies as `bench_shape`."
-    N = sum(sizes); nbytes = N * K * dtype.itemsize
-    lins = [fused(sizes, K, dtype) for _ in range(max(2, math.ceil(4 * 60e6 / nbytes)))]
-    x = torch.randn(K, device='cuda').to(dtype)
-    rows = []
+    lins, x, rows = rotating_copies(sizes, K, dtype), torch.randn(K, device='cuda').to(dtype), []
     for s in sparsities:
         t = rounded_thresholds([x.float().abs().quantile(s).item()], dtype).item()
         for l in lins: l.thresholds.fill_(t)
-        for c in configs:
-            if math.gcd(*sizes) % c[0]: continue
-            us = graph_time([lambda l=l: sparse_gemv(x, l, c) for l in lins]) * 1e6
-            rows.append(dict(shape=name, sparsity=s, config=list(c), us=us))
-        best = min((r for r in rows if r['shape'] == name and r['sparsity'] == s), key=lambda r: r['us'])
-        print(f"{name:20s} s={s:.2f}  " + '  '.join(f"{tuple(r['config'])}:{r['us']:.1f}" for r in rows if r['shape'] == name and r['sparsity'] == s)
-              + f"  best {tuple(best['config'])}", flush=True)
+        timed = [dict(shape=name, sparsity=s, config=list(c), us=graph_time([lambda l=l: sparse_gemv(x, l, c) for l in lins]) * 1e6)
+                 for c in configs if math.gcd(*sizes) % c[0] == 0]
+        best = min(timed, key=lambda r: r['us'])['config']
+        print(f"{name:20s} s={s:.2f}  " + '  '.join(f"{tuple(r['config'])}:{r['us']:.1f}" for r in timed) + f"  best {tuple(best)}", flush=True)
+        rows += timed
     del lins; torch.cuda.empty_cache()
     return rows
 

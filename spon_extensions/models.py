@@ -459,8 +459,8 @@ def converted_gguf(path:Path # a GGUF file
         save_model(model, str(part/'model.safetensors'))      # tied embeddings stored once
         os.rename(part, folder)
     except OSError:
-        shutil.rmtree(part, ignore_errors=True)
         if not folder.is_dir(): raise                         # else another process finished first: its folder stands
+    finally: shutil.rmtree(part, ignore_errors=True)          # gone after the rename; else whatever stopped the write leaves nothing
     return folder
 
 # %% ../nbs/01_models.ipynb #c4353440

@@ -124,7 +124,7 @@ class Run:
 
     def result(self) -> dict: return read_json(self.result_file)['result']
 
-# %% ../nbs/09_results.ipynb #50d4c90a
+# %% ../nbs/09_results.ipynb #3b9bcc0c
 def _rebuilt_metadata(root:Path) -> dict:
     versions = []
     for f in root.glob('runs/*/config.json'):
@@ -138,12 +138,15 @@ def _read_metadata(meta:Path) -> dict|None:
     try: return read_json(meta) if meta.exists() else None
     except ValueError: return None
 
+def _is_experiment(root:Path) -> bool: return (root/'runs').is_dir() or (root/'cache').is_dir()
+
 def _refuse_foreign(root:Path):
     "Refuse a folder that holds files other than metadata files and is no experiment (no runs, no caches)."
-    if (root/'runs').is_dir() or (root/'cache').is_dir() or not root.is_dir(): return
+    if _is_experiment(root) or not root.is_dir(): return
     if any(not p.name.lstrip('.').startswith('metadata.json') for p in root.iterdir()):
         raise ValueError(f"{root} is not empty and has no readable metadata.json, so it is not an experiment folder; choose another output folder.")
 
+# %% ../nbs/09_results.ipynb #50d4c90a
 class ExperimentManager:
     "An experiment folder: metadata, caches, one folder per run, and the aggregate."
     def __init__(self, root:str|Path # the experiment folder (created when missing)
@@ -162,8 +165,7 @@ class ExperimentManager:
         if meta.exists():
             meta.replace(meta.with_suffix('.json.corrupt'))
             warnings.warn(f"{meta} was corrupt (kept as metadata.json.corrupt); rebuilding it from the runs.")
-        is_experiment = (self.root/'runs').is_dir() or (self.root/'cache').is_dir()
-        metadata = _rebuilt_metadata(self.root) if is_experiment else dict(
+        metadata = _rebuilt_metadata(self.root) if _is_experiment(self.root) else dict(
             layout_version=LAYOUT_VERSION, created=time.strftime('%Y-%m-%dT%H:%M:%S%z'), environment=environment())
         write_json(meta, metadata)
         return metadata
