@@ -54,7 +54,7 @@ def site_weights(m:nn.Module) -> tuple[torch.Tensor, torch.Tensor|None, float]:
 # %% ../nbs/11_kernels.ipynb #8547d28a
 GEMV_CONFIGS = [  # (BLOCK_N, BLOCK_K, SPLIT_K, num_warps, num_stages) tried by the autotuner
     (64, 32, 32, 4, 4), (64, 64, 16, 4, 4), (128, 32, 8, 4, 4), (128, 32, 16, 4, 4), (128, 64, 16, 4, 4),
-    (256, 32, 8, 4, 4), (256, 64, 8, 8, 4), (512, 32, 8, 8, 3)]
+    (256, 32, 8, 4, 4), (256, 64, 8, 8, 4), (512, 32, 8, 8, 3), (128, 128, 8, 4, 3)]
 MIN_BLOCK_N, MAX_SPLIT_K = min(c[0] for c in GEMV_CONFIGS), max(c[2] for c in GEMV_CONFIGS)
 
 # %% ../nbs/11_kernels.ipynb #a4870c12
