@@ -1,12 +1,13 @@
 """Benchmark: batch-1 sparse GEMV (spon_extensions.kernels) against cuBLAS and a TEAL-style kernel, Llama-3-8B shapes, one GPU.
 
     python scripts/bench_kernels.py --out experiments/kernels/gemv.json
-    python scripts/bench_kernels.py --configs '128,128,8,4,3;64,128,16,4,3'   # also each launch configuration on its own
+    python scripts/bench_kernels.py --configs '128,128,8,4,3,0;64,128,16,4,3,1'   # also each launch configuration on its own
 
 Each variant is timed as a CUDA graph of calls over rotating weight copies (more bytes than the L2 holds), median of
 several timings. Correctness of the kernel (bf16 and fp16, against a float64 masked matmul) is checked first. With
---configs, every configuration of GEMV_CONFIGS and the ones given (BLOCK_N, BLOCK_K, SPLIT_K, warps, stages) is also
-timed without the autotuner at s = 0.5 and 0.7, to show whether the autotuner's list holds the fastest.
+--configs, every configuration of GEMV_CONFIGS and the ones given (BLOCK_N, BLOCK_K, SPLIT_K, warps, stages, gather;
+gather 0 loops over every row, 1 over the survivors only, 0 if left out) is also checked against the float64 masked
+matmul and timed without the autotuner at s = 0.5 and 0.7, to show whether the autotuner's list holds the fastest.
 """
 import argparse, json, math, platform
 import torch, torch.nn.functional as F
@@ -104,8 +105,11 @@ def bench_configs(name, sizes, K, sparsities, configs, dtype):
     for s in sparsities:
         t = rounded_thresholds([x.float().abs().quantile(s).item()], dtype).item()
         for l in lins: l.thresholds.fill_(t)
-        timed = [dict(shape=name, sparsity=s, config=list(c), us=graph_time([lambda l=l: sparse_gemv(x, l, c) for l in lins]) * 1e6)
+        ref = torch.where(x.abs() > t, x, 0).double() @ lins[0].wt.double() + lins[0].bias.double()
+        rel = lambda c: ((sparse_gemv(x, lins[0], c).double() - ref).norm() / ref.norm()).item()
+        timed = [dict(shape=name, sparsity=s, config=list(c), rel_err=rel(c), us=graph_time([lambda l=l: sparse_gemv(x, l, c) for l in lins]) * 1e6)
                  for c in configs if math.gcd(*sizes) % c[0] == 0]
+        assert all(r['rel_err'] < 1e-2 for r in timed), [(r['config'], r['rel_err']) for r in timed if r['rel_err'] >= 1e-2]
         best = min(timed, key=lambda r: r['us'])['config']
         print(f"{name:20s} s={s:.2f}  " + '  '.join(f"{tuple(r['config'])}:{r['us']:.1f}" for r in timed) + f"  best {tuple(best)}", flush=True)
         rows += timed
@@ -116,7 +120,7 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser()
     p.add_argument('--out', default='experiments/kernels/gemv.json')
     p.add_argument('--sparsities', default='0,0.25,0.4,0.5,0.6,0.7,0.8')
-    p.add_argument('--configs', default='', help="also time each launch configuration at 0.5 and 0.7: GEMV_CONFIGS and these 'BN,BK,SK,warps,stages;...' ('default': GEMV_CONFIGS alone)")
+    p.add_argument('--configs', default='', help="also time each launch configuration at 0.5 and 0.7: GEMV_CONFIGS and these 'BN,BK,SK,warps,stages[,gather];...' ('default': GEMV_CONFIGS alone)")
     a = p.parse_args()
     checks = [check(sizes, K, s, dt, seed) for sizes, K in [*GEMV_SHAPES.values(), ([576, 192, 192], 576), ([2048, 2048], 8192)]
               for dt in (torch.bfloat16, torch.float16) for s in (0.0, 0.5, 0.9) for seed in (0, 1)]
@@ -126,8 +130,9 @@ if __name__ == '__main__':
     assert worst < 1e-2 and all(c['repeat_bitwise_equal'] for c in checks)
     sparsities = [float(s) for s in a.sparsities.split(',')]
     rows = [r for name, (sizes, K) in GEMV_SHAPES.items() for r in bench_shape(name, sizes, K, sparsities, torch.bfloat16)]
-    extra = [tuple(int(v) for v in c.split(',')) for c in a.configs.split(';') if c and c != 'default']
-    assert all(c[0] >= MIN_BLOCK_N and c[2] <= MAX_SPLIT_K for c in extra), f"configs need BLOCK_N >= {MIN_BLOCK_N} and SPLIT_K <= {MAX_SPLIT_K}"
+    extra = [(*c, 0)[:6] for c in (tuple(int(v) for v in c.split(',')) for c in a.configs.split(';') if c and c != 'default')]
+    if bad := [c for c in extra if len(c) != 6 or c[0] < MIN_BLOCK_N or c[2] > MAX_SPLIT_K or c[5] not in (0, 1)]:
+        p.error(f"--configs {bad}: each needs BLOCK_N,BLOCK_K,SPLIT_K,warps,stages[,gather] with BLOCK_N >= {MIN_BLOCK_N}, SPLIT_K <= {MAX_SPLIT_K}, gather 0 or 1")
     per_config = [r for name, (sizes, K) in GEMV_SHAPES.items() for r in bench_configs(name, sizes, K, (0.5, 0.7), GEMV_CONFIGS + extra, torch.bfloat16)] if a.configs else []
     out = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, triton=triton.__version__, python=platform.python_version(),
                dtype='bfloat16', batch=1, protocol='CUDA graph of calls over rotating weight copies (>= 4x L2), median of 7 timings of 20 replays; '

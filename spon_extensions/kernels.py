@@ -14,11 +14,11 @@ from .models import decoder_layers
 from .sparsify import SparseLinear
 
 # %% auto #0
-__all__ = ['GEMV_CONFIGS', 'MIN_BLOCK_N', 'MAX_SPLIT_K', 'LLAMA_3_8B', 'GEMV_SHAPES', 'rounded_thresholds', 'gather_reference',
-           'site_weights', 'triton_available', 'kernel_supported', 'FusedSparseLinear', 'sparse_gemv_kernel',
-           'GEMVScratch', 'sparse_gemv', 'rms_norm', 'add_rms_norm', 'rotate_half', 'rope_and_cache', 'silu_mul',
-           'attend', 'SparseBlock', 'SparseDecoder', 'compiled_steps', 'decoder_forward', 'decoder_step', 'step_logits',
-           'generate']
+__all__ = ['GEMV_CONFIGS', 'MIN_BLOCK_N', 'MAX_SPLIT_K', 'COMPACT_ROWS', 'LLAMA_3_8B', 'GEMV_SHAPES', 'rounded_thresholds',
+           'gather_reference', 'site_weights', 'triton_available', 'kernel_supported', 'FusedSparseLinear',
+           'sparse_gemv_kernel', 'GEMVScratch', 'sparse_gemv', 'rms_norm', 'add_rms_norm', 'rotate_half',
+           'rope_and_cache', 'silu_mul', 'attend', 'SparseBlock', 'SparseDecoder', 'compiled_steps', 'decoder_forward',
+           'decoder_step', 'step_logits', 'generate']
 
 # %% ../nbs/11_kernels.ipynb #c2039425
 def rounded_thresholds(thresholds:list[float], # one threshold per projection; `-inf` keeps every input
@@ -52,10 +52,12 @@ def site_weights(m:nn.Module) -> tuple[torch.Tensor, torch.Tensor|None, float]:
     return w, bias, m.threshold_value if m.mode == 'threshold' else -math.inf
 
 # %% ../nbs/11_kernels.ipynb #8547d28a
-GEMV_CONFIGS = [  # (BLOCK_N, BLOCK_K, SPLIT_K, num_warps, num_stages) tried by the autotuner
-    (64, 32, 32, 4, 4), (64, 64, 16, 4, 4), (128, 32, 8, 4, 4), (128, 32, 16, 4, 4), (128, 64, 16, 4, 4),
-    (256, 32, 8, 4, 4), (256, 64, 8, 8, 4), (512, 32, 8, 8, 3), (128, 128, 8, 4, 3)]
+GEMV_CONFIGS = [  # (BLOCK_N, BLOCK_K, SPLIT_K, num_warps, num_stages, GATHER) tried by the autotuner; GATHER: loop over survivors only
+    (64, 32, 32, 4, 4, 0), (64, 64, 16, 4, 4, 0), (128, 32, 8, 4, 4, 0), (128, 32, 16, 4, 4, 0), (128, 64, 16, 4, 4, 0),
+    (256, 32, 8, 4, 4, 0), (256, 64, 8, 8, 4, 0), (512, 32, 8, 8, 3, 0), (128, 128, 8, 4, 3, 0),
+    (128, 32, 8, 4, 4, 1), (128, 64, 16, 4, 3, 1), (128, 128, 8, 4, 3, 1), (256, 32, 8, 4, 4, 1), (512, 32, 8, 8, 3, 1)]
 MIN_BLOCK_N, MAX_SPLIT_K = min(c[0] for c in GEMV_CONFIGS), max(c[2] for c in GEMV_CONFIGS)
+COMPACT_ROWS = 1024   # inputs a gathering program compacts per step
 
 # %% ../nbs/11_kernels.ipynb #a4870c12
 @functools.cache
@@ -111,11 +113,12 @@ def _fitting_configs(configs, named_args, **kwargs):
 def sparse_gemv_kernel():
     "Build (once) the autotuned Triton kernel: split-K GEMV over the rows of `W^T` whose inputs survive, bias added by the last split."
     import triton, triton.language as tl
-    configs = [triton.Config(dict(BLOCK_N=bn, BLOCK_K=bk, SPLIT_K=sk), num_warps=w, num_stages=st) for bn, bk, sk, w, st in GEMV_CONFIGS]
+    configs = [triton.Config(dict(BLOCK_N=bn, BLOCK_K=bk, SPLIT_K=sk, GATHER=g, COMPACT=COMPACT_ROWS), num_warps=w, num_stages=st)
+               for bn, bk, sk, w, st, g in GEMV_CONFIGS]
     @triton.autotune(configs, key=['K', 'N', 'ALIGN'], prune_configs_by=dict(early_config_prune=_fitting_configs))
     @triton.jit
-    def gemv(x, wt, thresholds, bias, partials, tickets, y, K, N, end0, end1, ALIGN,
-             BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, SPLIT_K: tl.constexpr):
+    def gemv(x, wt, thresholds, bias, partials, tickets, survivors, y, K, N, end0, end1, ALIGN,
+             BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, SPLIT_K: tl.constexpr, GATHER: tl.constexpr, COMPACT: tl.constexpr):
         tile, split = tl.program_id(0), tl.program_id(1)
         n0 = tile * BLOCK_N
         cols = n0 + tl.arange(0, BLOCK_N)
@@ -123,12 +126,30 @@ def sparse_gemv_kernel():
         t = tl.load(thresholds + p)
         first = tl.arange(0, 16)[:, None] == 0                      # the input is row 0 of a 16-row tile, the rest zeros
         acc = tl.zeros([16, BLOCK_N], dtype=tl.float32)
-        for r in range(split * BLOCK_K, K, SPLIT_K * BLOCK_K):
-            rows = r + tl.arange(0, BLOCK_K)
-            xi = tl.load(x + rows, mask=rows < K, other=0.)
-            keep = (tl.abs(xi.to(tl.float32)) > t) & (rows < K)
-            w = tl.load(wt + rows.to(tl.int64)[:, None] * N + cols[None, :], mask=keep[:, None], other=0., eviction_policy='evict_first')
-            acc = tl.dot(tl.where(first & keep[None, :], xi[None, :], 0.).to(w.dtype), w, acc)
+        if GATHER:   # compact this program's slice of inputs, then loop over the survivors only
+            span = tl.cdiv(K, SPLIT_K)
+            lo, hi = split * span, tl.minimum(split * span + span, K)
+            found = survivors + p * (K + SPLIT_K) + lo              # the list of this (projection, slice), shared by its tiles
+            count = 0
+            for r in range(lo, hi, COMPACT):
+                rows = r + tl.arange(0, COMPACT)
+                keep = (tl.abs(tl.load(x + rows, mask=rows < hi, other=0.).to(tl.float32)) > t) & (rows < hi)
+                tl.store(found + count + tl.cumsum(keep.to(tl.int32), 0) - 1, rows, mask=keep)
+                count += tl.sum(keep.to(tl.int32), 0)
+            tl.debug_barrier()
+            for j in range(0, count, BLOCK_K):
+                live = j + tl.arange(0, BLOCK_K) < count
+                rows = tl.load(found + j + tl.arange(0, BLOCK_K), mask=live, other=0)
+                xi = tl.load(x + rows, mask=live, other=0.)
+                w = tl.load(wt + rows.to(tl.int64)[:, None] * N + cols[None, :], mask=live[:, None], other=0., eviction_policy='evict_first')
+                acc = tl.dot(tl.where(first & live[None, :], xi[None, :], 0.).to(w.dtype), w, acc)
+        else:        # every row of the interleaved slice, the dropped ones masked
+            for r in range(split * BLOCK_K, K, SPLIT_K * BLOCK_K):
+                rows = r + tl.arange(0, BLOCK_K)
+                xi = tl.load(x + rows, mask=rows < K, other=0.)
+                keep = (tl.abs(xi.to(tl.float32)) > t) & (rows < K)
+                w = tl.load(wt + rows.to(tl.int64)[:, None] * N + cols[None, :], mask=keep[:, None], other=0., eviction_policy='evict_first')
+                acc = tl.dot(tl.where(first & keep[None, :], xi[None, :], 0.).to(w.dtype), w, acc)
         tl.store(partials + split * N + cols, tl.sum(acc, axis=0))   # rows 1-15 are zero
         tl.debug_barrier()
         if tl.atomic_add(tickets + tile, 1, sem='acq_rel') == SPLIT_K - 1:
@@ -140,11 +161,12 @@ def sparse_gemv_kernel():
 
 # %% ../nbs/11_kernels.ipynb #5f98bf2d
 class GEMVScratch:
-    "Device buffers the kernel keeps between calls: the splits' partial sums and the tiles' tickets (zeroed once)."
+    "Device buffers the kernel keeps between calls: the splits' partial sums, the tiles' tickets (zeroed once) and the survivor lists."
     def __init__(self, lin:FusedSparseLinear):
-        N, dev = lin.out_features, lin.wt.device
+        K, N, dev = lin.in_features, lin.out_features, lin.wt.device
         self.partials = torch.empty(MAX_SPLIT_K, N, dtype=torch.float32, device=dev)
         self.tickets = torch.zeros(N // MIN_BLOCK_N, dtype=torch.int32, device=dev)
+        self.survivors = torch.empty(3 * (K + MAX_SPLIT_K), dtype=torch.int32, device=dev)   # per projection, `SPLIT_K` slices
 
 # %% ../nbs/11_kernels.ipynb #aadad3e0
 def sparse_gemv(x:torch.Tensor, # one token's input, `in_features` elements, bf16 or fp16, on the GPU
@@ -156,11 +178,13 @@ def sparse_gemv(x:torch.Tensor, # one token's input, `in_features` elements, bf1
     K, N, sizes = lin.in_features, lin.out_features, lin.sizes
     ends = [sum(sizes[:i+1]) for i in range(len(sizes) - 1)] + [N] * (3 - len(sizes))
     y = torch.empty(x.shape[:-1] + (N,), dtype=x.dtype, device=x.device)
-    args = (x, lin.wt, lin.thresholds, lin.bias, lin.scratch.partials, lin.scratch.tickets, y, K, N, ends[0], ends[1], math.gcd(*sizes))
+    sc = lin.scratch
+    args = (x, lin.wt, lin.thresholds, lin.bias, sc.partials, sc.tickets, sc.survivors, y, K, N, ends[0], ends[1], math.gcd(*sizes))
     if config is None: sparse_gemv_kernel()[lambda meta: (N // meta['BLOCK_N'], meta['SPLIT_K'])](*args)
     else:
-        bn, bk, sk, warps, stages = config
-        sparse_gemv_kernel().fn[(N // bn, sk)](*args, BLOCK_N=bn, BLOCK_K=bk, SPLIT_K=sk, num_warps=warps, num_stages=stages)
+        bn, bk, sk, warps, stages, gather = config
+        sparse_gemv_kernel().fn[(N // bn, sk)](*args, BLOCK_N=bn, BLOCK_K=bk, SPLIT_K=sk, GATHER=gather, COMPACT=COMPACT_ROWS,
+                                               num_warps=warps, num_stages=stages)
     return y
 
 # %% ../nbs/11_kernels.ipynb #9573baa5
