@@ -573,8 +573,12 @@ def score_model(spec:str, # the model, as `load_model` takes it
     if spon := [j for j in todo if j[0] in SPON_METHODS]:
         if checkpoint is None:
             unit = next(u for u in sweep_units(p) if u.config == 'UNIF-ALL')   # at the sweep's (first) learning rate
-            runner.run_unit(unit)
-            checkpoint = runner.run(unit).checkpoint
+            if runner.run_unit(unit) is None: raise RuntimeError(f"Another process is training {unit} in {out/'sweep'}; run again when it has finished.")
+            unif = runner.run(unit)
+            if not Path(unif.checkpoint).is_file():
+                raise FileNotFoundError(f"UNIF-ALL's run {unif.id} in {out/'sweep'} is finished but its checkpoint {unif.checkpoint} is missing (a copied "
+                                        f"folder without its checkpoints?); pass checkpoint= a UNIF-ALL checkpoint of this model, or delete the run's folder to retrain it.")
+            checkpoint = unif.checkpoint
         load_spon(model, checkpoint)
         for m, u in spon: run(m, u)
     return done
