@@ -450,20 +450,23 @@ def ila_gates(model:nn.Module, # a sparse model with trained SPON vectors (`load
               blocks:Blocks, # held-out token blocks the gates are fitted on
               unit:str='layer', # one gate per 'layer' or per 'site'
               l1:float=0.01, # weight of the mean gate in the loss (nats/token of KL that closing every gate is worth)
-              steps:int=40, # Adam steps (one forward and backward pass over `blocks` each)
+              steps:int=300, # at most this many Adam steps (one forward and backward pass over `blocks` each)
+              tol:float=0.01, # stop once no gate has moved more than this over the last `window` steps (0: run every step)
+              window:int=10, # steps the convergence test looks back
               lr:float=0.2, # Adam learning rate on the gate logits
               initial_gate:float=0.95, # every gate's starting value, in (0, 1)
               batch_size:int=4 # blocks per forward pass
              ) -> Scores:
     "Gates in (0, 1) on each player's SPON vectors, fitted on held-out KL plus an L1 penalty; the gate is the importance."
     if not 0 < initial_gate < 1: raise ValueError(f"initial_gate must lie in (0, 1), got {initial_gate}.")
-    if steps < 1 or l1 < 0: raise ValueError(f"Need steps >= 1 and l1 >= 0, got steps={steps}, l1={l1}.")
+    if steps < 1 or l1 < 0 or tol < 0 or window < 1:
+        raise ValueError(f"Need steps >= 1, l1 >= 0, tol >= 0 and window >= 1, got steps={steps}, l1={l1}, tol={tol}, window={window}.")
     start = time.perf_counter()
     if not (vectors := spon_modules(model)): raise RuntimeError("This model has no SPON vectors: load a trained checkpoint (load_spon) first.")
     groups, teacher = _players(vectors, unit), TeacherCache(model, blocks, batch_size)
     dev = next(iter(vectors.values())).vector.device
     logits = {p: nn.Parameter(torch.tensor(math.log(initial_gate / (1 - initial_gate)), device=dev)) for p in groups}
-    opt, history = torch.optim.Adam(logits.values(), lr=lr), []
+    opt, history, trail, converged = torch.optim.Adam(logits.values(), lr=lr), [], [], False
     with _frozen_and_gated(model, logits, groups):
         for step in range(steps):
             opt.zero_grad()
@@ -471,9 +474,12 @@ def ila_gates(model:nn.Module, # a sparse model with trained SPON vectors (`load
             penalty = l1 * torch.sigmoid(torch.stack(list(logits.values()))).mean()
             penalty.backward(); opt.step()
             history.append(dict(step=step, kl=kl, penalty=penalty.item()))
+            trail.append(torch.sigmoid(torch.stack(list(logits.values()))).detach())
+            if len(trail) > window and (trail[-1] - trail[-1 - window]).abs().max().item() <= tol: converged = True; break
     gates = {p: torch.sigmoid(t).item() for p, t in logits.items()}
-    return Scores('gates', unit, gates, None, steps, time.perf_counter() - start, _common_sparsity(model), **_provenance(model, blocks),
-                  details=dict(l1=l1, steps=steps, lr=lr, initial_gate=initial_gate, history=history))
+    return Scores('gates', unit, gates, None, len(history), time.perf_counter() - start, _common_sparsity(model), **_provenance(model, blocks),
+                  details=dict(l1=l1, steps=len(history), max_steps=steps, converged=converged, tol=tol, window=window, lr=lr,
+                               initial_gate=initial_gate, history=history))
 
 # %% ../nbs/07_importance.ipynb #14d7689e
 def gradient_scores(model:nn.Module, # a sparse model (thresholds applied); trained SPON, if attached, is set aside
