@@ -5,6 +5,7 @@
 # %% ../nbs/07_importance.ipynb #649d69d4
 from __future__ import annotations
 import math, random, re, time, warnings
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -466,7 +467,7 @@ def ila_gates(model:nn.Module, # a sparse model with trained SPON vectors (`load
     groups, teacher = _players(vectors, unit), TeacherCache(model, blocks, batch_size)
     dev = next(iter(vectors.values())).vector.device
     logits = {p: nn.Parameter(torch.tensor(math.log(initial_gate / (1 - initial_gate)), device=dev)) for p in groups}
-    opt, history, trail, converged = torch.optim.Adam(logits.values(), lr=lr), [], [], False
+    opt, history, trail, converged = torch.optim.Adam(logits.values(), lr=lr), [], deque(maxlen=window + 1), False
     with _frozen_and_gated(model, logits, groups):
         for step in range(steps):
             opt.zero_grad()
@@ -475,7 +476,8 @@ def ila_gates(model:nn.Module, # a sparse model with trained SPON vectors (`load
             penalty.backward(); opt.step()
             history.append(dict(step=step, kl=kl, penalty=penalty.item()))
             trail.append(torch.sigmoid(torch.stack(list(logits.values()))).detach())
-            if len(trail) > window and (trail[-1] - trail[-1 - window]).abs().max().item() <= tol: converged = True; break
+            converged = len(trail) > window and (trail[-1] - trail[0]).abs().max().item() <= tol
+            if converged: break
     gates = {p: torch.sigmoid(t).item() for p, t in logits.items()}
     return Scores('gates', unit, gates, None, len(history), time.perf_counter() - start, _common_sparsity(model), **_provenance(model, blocks),
                   details=dict(l1=l1, steps=len(history), max_steps=steps, converged=converged, tol=tol, window=window, lr=lr,
